@@ -1,0 +1,140 @@
+import { resolve } from 'node:path'
+import { z } from 'zod'
+
+const GIB = 1024 ** 3
+const MIB = 1024 ** 2
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1')
+
+const integer = (minimum: number) => z.coerce.number().int().min(minimum)
+
+/** Every environment variable the gateway reads, with its type and default. */
+const ENV_SCHEMA = z.object({
+  PORT: integer(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: z.string().url().optional(),
+  PUBLIC_MEDIA_URL: z.string().url().optional(),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().min(1).optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: booleanString.default(false),
+  S3_PART_SIZE_BYTES: integer(5 * MIB).default(8 * MIB),
+  TUS_EXPIRATION_MS: integer(60_000).default(24 * 60 * 60 * 1000),
+  CLEANUP_INTERVAL_MS: integer(0).default(15 * 60 * 1000),
+  QUOTA_STORAGE_BYTES: integer(0).default(10 * GIB),
+  TRUST_PROXY: booleanString.default(false),
+  REQUEST_ID_HEADER: z.string().min(1).default('x-request-id'),
+})
+
+type Env = z.infer<typeof ENV_SCHEMA>
+
+export interface S3Config {
+  endpoint: string
+  region: string
+  bucket: string
+  accessKeyId: string
+  secretAccessKey: string
+  forcePathStyle: boolean
+  partSizeBytes: number
+}
+
+export interface Config {
+  port: number
+  host: string
+  logLevel: Env['LOG_LEVEL']
+  dataDir: string
+  /** Postgres when set; otherwise PGlite in `dataDir`. */
+  databaseUrl: string | null
+  /** S3 when set; otherwise objects live under `dataDir`. */
+  s3: S3Config | null
+  /** Base URL that file URLs are built from: `publicMediaUrl + '/' + key`. */
+  publicMediaUrl: string
+  tusExpirationMs: number
+  cleanupIntervalMs: number
+  quotaStorageBytes: number
+  trustProxy: boolean
+  requestIdHeader: string
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const S3_REQUIRED = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const
+
+function readS3(env: Env): S3Config | null {
+  const present = S3_REQUIRED.filter((name) => env[name] !== undefined)
+  if (present.length === 0) {
+    return null
+  }
+  if (present.length < S3_REQUIRED.length) {
+    const missing = S3_REQUIRED.filter((name) => env[name] === undefined)
+    throw new ConfigError(`${missing.join(', ')} must be set when ${present.join(', ')} is set.`)
+  }
+
+  return {
+    endpoint: env.S3_ENDPOINT as string,
+    region: env.S3_REGION,
+    bucket: env.S3_BUCKET as string,
+    accessKeyId: env.S3_ACCESS_KEY_ID as string,
+    secretAccessKey: env.S3_SECRET_ACCESS_KEY as string,
+    forcePathStyle: env.S3_FORCE_PATH_STYLE,
+    partSizeBytes: env.S3_PART_SIZE_BYTES,
+  }
+}
+
+function defaultPublicMediaUrl(env: Env, s3: S3Config | null): string {
+  if (s3) {
+    return `${s3.endpoint.replace(/\/+$/, '')}/${s3.bucket}`
+  }
+  const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? 'localhost' : env.HOST
+
+  return `http://${host}:${env.PORT}/files`
+}
+
+/**
+ * Validates the environment and returns a frozen configuration. Throws a
+ * ConfigError that names each invalid variable. Empty values count as unset.
+ */
+export function loadConfig(overrides: Record<string, string | undefined> = {}): Readonly<Config> {
+  const source: Record<string, string | undefined> = { ...process.env, ...overrides }
+  const relevant: Record<string, string> = {}
+  for (const name of Object.keys(ENV_SCHEMA.shape)) {
+    const value = source[name]
+    if (value !== undefined && value !== '') {
+      relevant[name] = value
+    }
+  }
+
+  const parsed = ENV_SCHEMA.safeParse(relevant)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.')}: ${issue.message} (got "${relevant[String(issue.path[0])] ?? ''}")`,
+    )
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`)
+  }
+
+  const env = parsed.data
+  const s3 = readS3(env)
+
+  return Object.freeze({
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    dataDir: resolve(env.DATA_DIR),
+    databaseUrl: env.DATABASE_URL ?? null,
+    s3,
+    publicMediaUrl: (env.PUBLIC_MEDIA_URL ?? defaultPublicMediaUrl(env, s3)).replace(/\/+$/, ''),
+    tusExpirationMs: env.TUS_EXPIRATION_MS,
+    cleanupIntervalMs: env.CLEANUP_INTERVAL_MS,
+    quotaStorageBytes: env.QUOTA_STORAGE_BYTES,
+    trustProxy: env.TRUST_PROXY,
+    requestIdHeader: env.REQUEST_ID_HEADER.toLowerCase(),
+  })
+}

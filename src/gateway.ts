@@ -1,0 +1,151 @@
+/**
+ * The composition root: picks the adapters from configuration (Postgres or
+ * PGlite, S3 or the data folder), wires the pipeline to both doors, and owns
+ * everything that must be closed.
+ */
+import { join } from 'node:path'
+import { FileStore } from '@tus/file-store'
+import { S3Store } from '@tus/s3-store'
+import type { DataStore } from '@tus/utils'
+import type Koa from 'koa'
+import type { Config } from './config.js'
+import { type DataDirLock, lockDataDir } from './db/data-dir-lock.js'
+import { type Database, migrateLatest, openDatabase } from './db/database.js'
+import { KnexMetadataRepository } from './db/metadata-repo.js'
+import { TokenRepository } from './db/token-repo.js'
+import { createApp } from './http/app.js'
+import { createTusServer } from './http/tus.js'
+import type { Logger } from './logger.js'
+import { IngestDataStore } from './storage/ingest-datastore.js'
+import { LocalObjectStore } from './storage/local-object-store.js'
+import { S3ObjectStore, s3ClientConfig } from './storage/s3.js'
+import { IngestPipeline } from './uploads/pipeline.js'
+import type { ObjectStore } from './uploads/ports.js'
+import { ResumableUploads } from './uploads/resumable.js'
+import { createTiers } from './uploads/tiers.js'
+
+export interface Gateway {
+  app: Koa
+  database: Database
+  metadata: KnexMetadataRepository
+  tokens: TokenRepository
+  objects: ObjectStore
+  uploads: ResumableUploads
+  close(): Promise<void>
+}
+
+export interface GatewayOptions {
+  /** Keep PGlite in memory instead of the data folder; for tests. */
+  isDatabaseInMemory?: boolean
+}
+
+/** Opens the database the configuration names, claiming the data folder for PGlite. */
+export async function openConfiguredDatabase(config: Config, options: GatewayOptions = {}) {
+  let lock: DataDirLock | null = null
+  if (!config.databaseUrl && !options.isDatabaseInMemory) {
+    lock = lockDataDir(config.dataDir)
+  }
+
+  try {
+    const pgliteDir = options.isDatabaseInMemory ? null : join(config.dataDir, 'pglite')
+    const database = openDatabase({ databaseUrl: config.databaseUrl, pgliteDir })
+    await migrateLatest(database)
+
+    return {
+      database,
+      close: async () => {
+        await database.close()
+        lock?.release()
+      },
+    }
+  } catch (error) {
+    lock?.release()
+    throw error
+  }
+}
+
+function createUploadStore(config: Config): DataStore {
+  if (config.s3) {
+    return new S3Store({
+      partSize: config.s3.partSizeBytes,
+      expirationPeriodInMilliseconds: config.tusExpirationMs,
+      // Expiry is tracked in the database; S3 object tags would cost a request per part.
+      useTags: false,
+      s3ClientConfig: { ...s3ClientConfig(config.s3), bucket: config.s3.bucket },
+    })
+  }
+
+  return new FileStore({
+    directory: join(config.dataDir, 'objects'),
+    expirationPeriodInMilliseconds: config.tusExpirationMs,
+  })
+}
+
+export async function createGateway(
+  config: Config,
+  logger: Logger,
+  options: GatewayOptions = {},
+): Promise<Gateway> {
+  const opened = await openConfiguredDatabase(config, options)
+  const { database } = opened
+  const metadata = new KnexMetadataRepository(database.knex, createTiers(config.quotaStorageBytes))
+  const tokens = new TokenRepository(database.knex)
+  const localObjects = config.s3 ? null : new LocalObjectStore(join(config.dataDir, 'objects'))
+  const objects: ObjectStore = config.s3 ? new S3ObjectStore(config.s3) : (localObjects as LocalObjectStore)
+
+  const uploadStore = createUploadStore(config)
+  const datastore = new IngestDataStore(uploadStore)
+  const pipeline = new IngestPipeline(objects, metadata, logger)
+  const uploads = new ResumableUploads(
+    pipeline,
+    metadata,
+    objects,
+    uploadStore,
+    logger,
+    config.tusExpirationMs,
+  )
+  datastore.attach(uploads)
+  const tusServer = createTusServer({ datastore, uploads, trustProxy: config.trustProxy })
+
+  const app = createApp({
+    logger,
+    pipeline,
+    metadata,
+    tokens,
+    tusServer,
+    publicMediaUrl: config.publicMediaUrl,
+    localObjects,
+    trustProxy: config.trustProxy,
+    requestIdHeader: config.requestIdHeader,
+  })
+
+  const cleanupTimer =
+    config.cleanupIntervalMs > 0
+      ? setInterval(() => {
+          uploads
+            .cleanupExpired()
+            .then((count) => {
+              if (count > 0) {
+                logger.info({ type: 'cleanup', count }, 'expired uploads removed')
+              }
+            })
+            .catch((error) => logger.error({ type: 'cleanup', err: error }, 'cleanup failed'))
+        }, config.cleanupIntervalMs)
+      : null
+  cleanupTimer?.unref()
+
+  return {
+    app,
+    database,
+    metadata,
+    tokens,
+    objects,
+    uploads,
+    close: async () => {
+      if (cleanupTimer) {
+        clearInterval(cleanupTimer)
+      }
+      await opened.close()
+    },
+  }
+}

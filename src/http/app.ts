@@ -1,0 +1,59 @@
+import Router from '@koa/router'
+import type { Server } from '@tus/server'
+import Koa from 'koa'
+import type { KnexMetadataRepository } from '../db/metadata-repo.js'
+import type { TokenRepository } from '../db/token-repo.js'
+import { AppError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import type { LocalObjectStore } from '../storage/local-object-store.js'
+import type { IngestPipeline } from '../uploads/pipeline.js'
+import { createMediaRouter } from './media-routes.js'
+import { errorEnvelope, requestId, requestLog } from './middleware.js'
+import { TUS_PATH, tusHandler } from './tus.js'
+
+export interface AppOptions {
+  logger: Logger
+  pipeline: IngestPipeline
+  metadata: KnexMetadataRepository
+  tokens: TokenRepository
+  tusServer: Server
+  publicMediaUrl: string
+  localObjects: LocalObjectStore | null
+  trustProxy: boolean
+  requestIdHeader: string
+}
+
+/** The Koa app: request id, request log, error envelope, then the routes. */
+export function createApp(options: AppOptions): Koa {
+  const app = new Koa({ proxy: options.trustProxy })
+  // Errors are logged once, by the request log; Koa's default handler would print them again.
+  app.silent = true
+
+  app.use(requestId(options.requestIdHeader))
+  app.use(requestLog(options.logger))
+  app.use(errorEnvelope())
+
+  const tus = tusHandler(options.tusServer, options.tokens)
+  app.use(async (ctx, next) => {
+    if (ctx.path === TUS_PATH || ctx.path.startsWith(`${TUS_PATH}/`)) {
+      await tus(ctx)
+
+      return
+    }
+    await next()
+  })
+
+  const router = new Router()
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' }
+  })
+  const media = createMediaRouter(options)
+  app.use(router.routes())
+  app.use(media.routes())
+  app.use(media.allowedMethods())
+  app.use((ctx) => {
+    throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}.`)
+  })
+
+  return app
+}

@@ -1,0 +1,21 @@
+import type { FileRecord } from '../uploads/ports.js'
+
+/** The file object of the API, in its wire shape. */
+export function toFileJson(file: FileRecord, publicMediaUrl: string) {
+  return {
+    id: file.id,
+    url: `${publicMediaUrl}/${file.key}`,
+    key: file.key,
+    size: file.size,
+    content_type: file.contentType,
+    sha256: file.sha256,
+    original_name: file.originalName,
+    tags: file.tags,
+    folder: file.folder,
+    abuse_status: file.abuseStatus,
+    visibility: file.visibility,
+    storage_class: file.storageClass,
+    created_at: file.createdAt.toISOString(),
+    updated_at: file.updatedAt.toISOString(),
+  }
+}

@@ -1,0 +1,179 @@
+import type { IncomingMessage } from 'node:http'
+import type { Readable } from 'node:stream'
+import busboy from 'busboy'
+import { AppError } from '../errors.js'
+import { parseFolder, parseTags, parseVisibility, sanitiseOriginalName } from '../uploads/fields.js'
+import type { Admission, IngestPipeline } from '../uploads/pipeline.js'
+import type { FileRecord, Principal } from '../uploads/ports.js'
+import { PartHeaderTap } from './part-headers.js'
+
+const FIELD_LIMITS = {
+  fields: 50,
+  fieldSize: 8 * 1024,
+  parts: 60,
+  headerPairs: 20,
+}
+
+interface ParsedForm {
+  fields: Map<string, string[]>
+  admission: Admission | null
+}
+
+function badRequest(message: string): AppError {
+  return new AppError('bad_request', message)
+}
+
+function readBoundary(contentType: string | undefined): string {
+  const match = /^multipart\/form-data\s*;.*?boundary=(?:"([^"]+)"|([^\s;]+))/i.exec(contentType ?? '')
+  if (!match) {
+    throw badRequest('The request must be multipart/form-data with a boundary.')
+  }
+
+  return match[1] ?? match[2]
+}
+
+/**
+ * Receives `POST /media`: exactly one `file` part with its own Content-Type,
+ * and the fields folder, tags and visibility before or after it. The file
+ * streams through the pipeline into storage while the form is parsed; the
+ * row is written only once the whole form has arrived and every field is valid.
+ */
+export async function receiveMultipart(
+  req: IncomingMessage,
+  pipeline: IngestPipeline,
+  principal: Principal,
+): Promise<FileRecord> {
+  const boundary = readBoundary(req.headers['content-type'])
+  const contentLength = Number.parseInt(req.headers['content-length'] ?? '', 10)
+  const form: ParsedForm = { fields: new Map(), admission: null }
+  try {
+    const stored = await parseForm(req, boundary, form, pipeline, principal, contentLength)
+    const admission = form.admission
+    if (!admission || !stored) {
+      throw badRequest('The form has no file part. Send the file in a part named "file".')
+    }
+
+    const fields = {
+      folder: parseFolder(form.fields.get('folder')?.at(-1)),
+      tags: parseTags(form.fields.get('tags') ?? []),
+      visibility: parseVisibility(form.fields.get('visibility')?.at(-1)),
+    }
+
+    return await pipeline.commit(admission, stored, fields)
+  } catch (error) {
+    if (form.admission) {
+      await pipeline.abort(form.admission.fileId, form.admission.key)
+    }
+    throw error
+  }
+}
+
+function parseForm(
+  req: IncomingMessage,
+  boundary: string,
+  form: ParsedForm,
+  pipeline: IngestPipeline,
+  principal: Principal,
+  contentLength: number,
+) {
+  type Stored = Awaited<ReturnType<IngestPipeline['store']>>
+
+  return new Promise<Stored | null>((resolve, reject) => {
+    let parser: busboy.Busboy
+    try {
+      parser = busboy({ headers: req.headers, limits: FIELD_LIMITS })
+    } catch (error) {
+      reject(badRequest(`Invalid multipart request: ${(error as Error).message}.`))
+
+      return
+    }
+
+    const tap = new PartHeaderTap(boundary)
+    let partIndex = 0
+    let storing: Promise<Stored> | null = null
+    let failure: unknown = null
+    const fail = (error: unknown) => {
+      failure ??= error
+      req.unpipe(tap)
+      tap.unpipe(parser)
+      // Keep reading the request so the client can finish sending and read the error.
+      req.resume()
+      reject(failure)
+    }
+
+    parser.on('field', (name, value) => {
+      partIndex += 1
+      const values = form.fields.get(name) ?? []
+      values.push(value)
+      form.fields.set(name, values)
+    })
+
+    parser.on('file', (name, stream: Readable, info) => {
+      const contentType = tap.contentTypes[partIndex] ?? null
+      partIndex += 1
+      if (name !== 'file') {
+        stream.resume()
+        fail(badRequest(`Unexpected file part "${name}": send the file in a part named "file".`))
+
+        return
+      }
+      if (storing) {
+        stream.resume()
+        fail(badRequest('The form has more than one file part; send one file per request.'))
+
+        return
+      }
+
+      storing = admitAndStore(pipeline, principal, form, stream, {
+        contentType,
+        originalName: sanitiseOriginalName(info.filename),
+        contentLength,
+      })
+      storing.catch((error) => {
+        stream.resume()
+        fail(error)
+      })
+    })
+
+    parser.on('partsLimit', () => fail(badRequest('The form has too many parts.')))
+    parser.on('fieldsLimit', () => fail(badRequest('The form has too many fields.')))
+    parser.on('error', (error: Error) => fail(badRequest(`Invalid multipart body: ${error.message}.`)))
+    parser.on('close', () => {
+      if (failure) {
+        return
+      }
+      if (!storing) {
+        resolve(null)
+
+        return
+      }
+      storing.then(resolve, () => {})
+    })
+    req.on('aborted', () => fail(badRequest('The client closed the request before the body ended.')))
+
+    req.pipe(tap).pipe(parser)
+  })
+}
+
+async function admitAndStore(
+  pipeline: IngestPipeline,
+  principal: Principal,
+  form: ParsedForm,
+  stream: Readable,
+  part: { contentType: string | null; originalName: string | null; contentLength: number },
+) {
+  if (!part.contentType) {
+    throw badRequest('The file part has no Content-Type header. Declare the type of the file.')
+  }
+
+  // The request's Content-Length bounds the file; the pipeline reserves the smaller of it and the limit.
+  const sizeBound = Number.isFinite(part.contentLength) ? part.contentLength : null
+  form.admission = await pipeline.admit(principal, {
+    contentType: part.contentType,
+    originalName: part.originalName,
+    size: null,
+    reserveBytes: sizeBound,
+  })
+
+  return pipeline.store(form.admission, stream)
+}

@@ -1,0 +1,189 @@
+/**
+ * The tus 1.0 door at /media/uploads: @tus/server behind Koa. Koa
+ * authenticates first; the principal travels to tus's hooks on the Node
+ * request. Every error response, tus's own included, leaves in the JSON
+ * error envelope.
+ */
+import type { IncomingMessage } from 'node:http'
+import { Readable } from 'node:stream'
+import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web'
+import { Server, type ServerOptions } from '@tus/server'
+import type { DataStore, Locker } from '@tus/utils'
+import type { Context } from 'koa'
+import { NodeRequest } from 'srvx/node'
+import type { TokenRepository } from '../db/token-repo.js'
+import { AppError, type ErrorCode, isAppError } from '../errors.js'
+import { FILE_ID_PATTERN, createFileId, objectKeyFor } from '../uploads/pipeline.js'
+import type { Principal } from '../uploads/ports.js'
+import type { ResumableUploads } from '../uploads/resumable.js'
+import { readUploadMetadata } from '../uploads/resumable.js'
+import { authenticateRequest } from './auth.js'
+
+export const TUS_PATH = '/media/uploads'
+
+const principals = new WeakMap<IncomingMessage, Principal>()
+const failures = new WeakMap<IncomingMessage, AppError>()
+
+type TusRequest = Parameters<NonNullable<ServerOptions['onIncomingRequest']>>[0]
+
+function nodeRequestOf(req: TusRequest): IncomingMessage {
+  const node = (req as { runtime?: { node?: { req: IncomingMessage } } }).runtime?.node
+  if (!node) {
+    throw new Error('tus request without its Node request')
+  }
+
+  return node.req
+}
+
+function principalOf(req: TusRequest): Principal {
+  const principal = principals.get(nodeRequestOf(req))
+  if (!principal) {
+    throw new Error('tus request reached a hook without authentication')
+  }
+
+  return principal
+}
+
+/** tus wants `{status_code, body}`; the body is the envelope that the Koa side passes on. */
+function toTusError(error: AppError) {
+  return { status_code: error.status, body: JSON.stringify(error.toEnvelope()) }
+}
+
+export interface TusServerOptions {
+  datastore: DataStore
+  uploads: ResumableUploads
+  locker?: Locker
+  trustProxy: boolean
+}
+
+export function createTusServer(options: TusServerOptions): Server {
+  return new Server({
+    path: TUS_PATH,
+    datastore: options.datastore,
+    locker: options.locker as Locker,
+    respectForwardedHeaders: options.trustProxy,
+    // A finished upload is a file; it is deleted through DELETE /media/{id}.
+    disableTerminationForFinishedUploads: true,
+    namingFunction: (req) => objectKeyFor(principalOf(req), createFileId()),
+    generateUrl: (_req, { proto, host, path, id }) => {
+      const fileId = id.slice(id.lastIndexOf('/') + 1)
+
+      return `${proto}://${host}${path}/${fileId}`
+    },
+    // URLs name only the file id; the datastore key adds the caller's project and mode,
+    // so another project's or mode's token finds nothing.
+    getFileIdFromRequest: (req, lastPath) => {
+      if (!lastPath || !FILE_ID_PATTERN.test(lastPath)) {
+        return undefined
+      }
+
+      return objectKeyFor(principalOf(req), lastPath)
+    },
+    onUploadCreate: async (req, upload) => {
+      const principal = principalOf(req)
+      const record = await options.uploads.create(
+        principal,
+        upload.id,
+        upload.size ?? null,
+        upload.metadata ?? {},
+      )
+
+      return { metadata: { ...upload.metadata, contentType: record.declaredType } }
+    },
+    onUploadFinish: async (_req, upload) => {
+      await options.uploads.finish(upload.id)
+
+      return {}
+    },
+    onResponseError: (req, error) => {
+      if ('status_code' in error) {
+        return undefined
+      }
+
+      // Anything else came from the datastore or the database, so it is worth a retry.
+      const failure = isAppError(error)
+        ? error
+        : new AppError('storage_error', 'The upload store failed.', { cause: error })
+      failures.set(nodeRequestOf(req), failure)
+
+      return toTusError(failure)
+    },
+  })
+}
+
+/** Codes for tus's own statuses, so they too fit the envelope. */
+const TUS_STATUS_CODES: Record<number, ErrorCode | string> = {
+  400: 'bad_request',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'offset_mismatch',
+  410: 'gone',
+  412: 'unsupported_version',
+  413: 'too_large',
+  415: 'unsupported_media_type',
+  460: 'checksum_mismatch',
+  500: 'internal',
+  501: 'not_implemented',
+}
+
+function toEnvelopeText(status: number, text: string): string {
+  const trimmed = text.trim()
+  if (trimmed.startsWith('{')) {
+    return trimmed
+  }
+
+  const code = TUS_STATUS_CODES[status] ?? (status >= 500 ? 'internal' : 'bad_request')
+  const message = status >= 500 ? 'Internal server error.' : trimmed || `tus request failed with ${status}.`
+
+  return JSON.stringify({ error: { code, message } })
+}
+
+/** Koa handler for every method under /media/uploads. */
+export function tusHandler(server: Server, tokens: TokenRepository) {
+  return async (ctx: Context) => {
+    ctx.state.route = TUS_PATH
+    const idInPath = ctx.path.slice(TUS_PATH.length + 1)
+    if (idInPath) {
+      ctx.state.uploadId = idInPath
+    }
+    ctx.set('Tus-Resumable', '1.0.0')
+    if (ctx.method !== 'OPTIONS') {
+      const principal = await authenticateRequest(tokens, ctx.get('authorization') || undefined)
+      ctx.state.principal = principal
+      ctx.state.projectId = principal.projectId
+      if (!principal.scopes.includes('media:write')) {
+        throw new AppError('forbidden', 'This token lacks the media:write scope.', {
+          details: { required_scope: 'media:write' },
+        })
+      }
+      principals.set(ctx.req, principal)
+    }
+
+    const response = await server.handleWeb(new NodeRequest({ req: ctx.req, res: ctx.res }))
+    ctx.state.error = failures.get(ctx.req)
+    await sendResponse(ctx, response)
+    const location = response.headers.get('location')
+    if (location) {
+      ctx.state.uploadId = location.slice(location.lastIndexOf('/') + 1)
+    }
+  }
+}
+
+async function sendResponse(ctx: Context, response: Response) {
+  ctx.status = response.status
+  for (const [name, value] of response.headers) {
+    if (name !== 'content-length') {
+      ctx.set(name, value)
+    }
+  }
+  if (response.status >= 400) {
+    ctx.type = 'application/json'
+    ctx.body = toEnvelopeText(response.status, await response.text())
+
+    return
+  }
+  if (response.body) {
+    ctx.body = Readable.fromWeb(response.body as NodeWebReadableStream)
+  }
+}

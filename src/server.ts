@@ -1,0 +1,51 @@
+import { createServer } from 'node:http'
+import type { Config } from './config.js'
+import { createGateway } from './gateway.js'
+import type { Logger } from './logger.js'
+
+/** Starts the gateway and serves until SIGINT or SIGTERM; resolves once it is listening. */
+export async function serve(config: Config, logger: Logger) {
+  const gateway = await createGateway(config, logger)
+  const server = createServer(gateway.app.callback())
+  // Large uploads over slow links take long; only idle sockets should time out.
+  server.requestTimeout = 0
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port, config.host, resolve)
+  })
+  const address = server.address()
+  const port = typeof address === 'object' && address ? address.port : config.port
+  logger.info(
+    {
+      type: 'lifecycle',
+      host: config.host,
+      port,
+      database: gateway.database.kind,
+      storage: config.s3 ? 's3' : 'local',
+      dataDir: config.s3 && config.databaseUrl ? undefined : config.dataDir,
+    },
+    'gateway listening',
+  )
+
+  let isStopping = false
+  const stop = (signal: string) => {
+    if (isStopping) {
+      return
+    }
+    isStopping = true
+    logger.info({ type: 'lifecycle', signal }, 'gateway stopping')
+    server.close(async () => {
+      await gateway.close()
+      logger.info({ type: 'lifecycle' }, 'gateway stopped')
+      process.exit(0)
+    })
+    server.closeIdleConnections()
+    // NOTE: uploads in flight are cut after this grace period; a tus client resumes on the next process.
+    setTimeout(() => server.closeAllConnections(), 10_000).unref()
+  }
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('SIGTERM'))
+
+  return { server, gateway, port }
+}

@@ -1,0 +1,281 @@
+import { Writable, type Readable } from 'node:stream'
+import { pipeline as pipeStreams } from 'node:stream/promises'
+import { AppError, isAppError } from '../errors.js'
+import { type FileFields, parseFolder, parseTags, parseVisibility, sanitiseOriginalName } from './fields.js'
+import { Inspector, type InspectionResult, tooLarge } from './inspector.js'
+import { CATEGORY_LIMIT_BYTES, type MediaType } from './media-types.js'
+import type { IngestPipeline, PipelineLogger } from './pipeline.js'
+import { resolveDeclaredType } from './pipeline.js'
+import type {
+  FileRecord,
+  MetadataRepository,
+  ObjectStore,
+  Principal,
+  UploadRecord,
+} from './ports.js'
+import { createResumableSha256, createStreamingSha256 } from './sha256.js'
+
+/** The `Upload-Metadata` keys a client may send, decoded. */
+export type UploadMetadata = Record<string, string | null | undefined>
+
+function firstOf(metadata: UploadMetadata, keys: readonly string[]): string | null {
+  for (const key of keys) {
+    const value = metadata[key]
+    if (typeof value === 'string' && value !== '') {
+      return value
+    }
+  }
+
+  return null
+}
+
+/** Reads the facts of an upload from tus metadata, with the key names Uppy and tus-js-client use. */
+export function readUploadMetadata(metadata: UploadMetadata) {
+  const fields: FileFields = {
+    folder: parseFolder(metadata.folder),
+    tags: parseTags(metadata.tags ? [metadata.tags] : []),
+    visibility: parseVisibility(metadata.visibility),
+  }
+
+  return {
+    contentType: firstOf(metadata, ['filetype', 'type', 'content_type', 'contentType']),
+    originalName: sanitiseOriginalName(firstOf(metadata, ['filename', 'name'])),
+    fields,
+  }
+}
+
+/** The file id is the last segment of the datastore key `<project>/<mode>/<file id>`. */
+export function fileIdOfKey(storeKey: string): string {
+  return storeKey.slice(storeKey.lastIndexOf('/') + 1)
+}
+
+/**
+ * The resumable upload store underneath (tus FileStore or S3Store), keyed by
+ * the datastore key: it writes bytes at an offset and removes an unfinished
+ * upload with everything it holds, an open S3 multipart upload included.
+ */
+export interface UploadStore {
+  write(body: Readable, storeKey: string, offset: number): Promise<number>
+  remove(storeKey: string): Promise<void>
+}
+
+/**
+ * The pipeline's steps for a resumable upload, which spread over many
+ * requests: admission at creation, inspection on every PATCH with its state
+ * saved beside the offset, and commit or abort at the end.
+ */
+export class ResumableUploads {
+  constructor(
+    private readonly pipeline: IngestPipeline,
+    private readonly metadata: MetadataRepository,
+    private readonly objects: ObjectStore,
+    private readonly store: UploadStore,
+    private readonly logger: PipelineLogger,
+    private readonly expirationMs: number,
+  ) {}
+
+  /** Admits a new upload (415, 413, 429, 400 for bad fields) and records it. */
+  async create(principal: Principal, storeKey: string, size: number | null, metadata: UploadMetadata) {
+    const declared = readUploadMetadata(metadata)
+    const fileId = fileIdOfKey(storeKey)
+    const admission = await this.pipeline.admit(
+      principal,
+      { contentType: declared.contentType, originalName: declared.originalName, size },
+      fileId,
+    )
+    const record: UploadRecord = {
+      id: fileId,
+      projectId: principal.projectId,
+      mode: principal.mode,
+      storeKey,
+      declaredType: admission.type.mime,
+      size,
+      originalName: declared.originalName,
+      folder: declared.fields.folder,
+      tags: declared.fields.tags,
+      visibility: declared.fields.visibility,
+      inspection: null,
+      status: 'open',
+      expiresAt: new Date(Date.now() + this.expirationMs),
+    }
+    try {
+      await this.metadata.createUpload(record)
+    } catch (error) {
+      await this.metadata.release(fileId)
+      throw error
+    }
+
+    return record
+  }
+
+  private async findOpenUpload(storeKey: string): Promise<UploadRecord> {
+    const upload = await this.metadata.findUpload(fileIdOfKey(storeKey))
+    if (!upload || upload.storeKey !== storeKey || upload.status === 'aborted') {
+      throw new AppError('not_found', 'No such upload.')
+    }
+
+    return upload
+  }
+
+  /**
+   * Inspects one PATCH's bytes on their way into the datastore. A mismatched
+   * type or an upload past its limit ends the whole upload, so the client stops.
+   */
+  async write(storeKey: string, offset: number, body: Readable) {
+    const upload = await this.findOpenUpload(storeKey)
+    if (upload.status === 'completed') {
+      // The last PATCH was stored and committed; a repeat of it carries no new bytes.
+      body.resume()
+
+      return upload.size ?? offset
+    }
+
+    const type = resolveDeclaredType(upload.declaredType)
+    const inspector = await this.createInspector(upload, type, offset)
+    body.on('error', (error) => inspector.destroy(error))
+    try {
+      const newOffset = await this.store.write(body.pipe(inspector), storeKey, offset)
+      await this.metadata.saveInspection(upload.id, inspector.save(newOffset - offset))
+
+      return newOffset
+    } catch (error) {
+      if (isAppError(error) && !error.isServerError) {
+        await this.abort(upload, () => this.store.remove(storeKey))
+        throw error
+      }
+      await this.metadata.saveInspection(upload.id, null)
+      throw error
+    }
+  }
+
+  private async createInspector(upload: UploadRecord, type: MediaType, offset: number) {
+    const limitBytes = CATEGORY_LIMIT_BYTES[type.category]
+    const saved = upload.inspection
+    const common = { declared: type, limitBytes, offset, size: upload.size }
+    if (offset === 0) {
+      return new Inspector({ ...common, sha256: await createResumableSha256(), saved: null })
+    }
+    if (saved && saved.offset === offset) {
+      return new Inspector({ ...common, sha256: await createResumableSha256(saved.hashState), saved })
+    }
+
+    // The saved state does not cover the bytes before this offset, so this
+    // request only counts bytes, and the finished file is inspected again from storage.
+    return new Inspector({ ...common, sha256: null, saved: null, isCountOnly: true })
+  }
+
+  /** Changes a deferred upload's size once it is known: limit and reservation follow it. */
+  async declareLength(storeKey: string, size: number) {
+    const upload = await this.findOpenUpload(storeKey)
+    const principal = { projectId: upload.projectId, mode: upload.mode, scopes: [], tokenId: '' }
+    const type = resolveDeclaredType(upload.declaredType)
+    const limitBytes = CATEGORY_LIMIT_BYTES[type.category]
+    if (size > limitBytes) {
+      await this.abort(upload, () => this.store.remove(storeKey))
+      throw tooLarge({ declared: type, limitBytes })
+    }
+
+    await this.pipeline.reserve(principal, upload.id, size)
+    await this.metadata.setUploadSize(upload.id, size)
+  }
+
+  /**
+   * Commits a finished upload: the hash and type come from the saved state
+   * when it covers every byte, otherwise from reading the object back.
+   * Finishing twice returns the same file.
+   */
+  async finish(storeKey: string): Promise<FileRecord> {
+    const upload = await this.findOpenUpload(storeKey)
+    if (upload.status === 'completed') {
+      const file = await this.metadata.findFile(upload.projectId, upload.mode, upload.id)
+      if (file) {
+        return file
+      }
+    }
+
+    const type = resolveDeclaredType(upload.declaredType)
+    try {
+      const result = await this.inspectFinished(upload, type)
+      await this.pipeline.confirmContainer(storeKey, type, result)
+      const principal = { projectId: upload.projectId, mode: upload.mode, scopes: [], tokenId: '' }
+      const admission = {
+        fileId: upload.id,
+        key: storeKey,
+        principal,
+        type,
+        limitBytes: CATEGORY_LIMIT_BYTES[type.category],
+        originalName: upload.originalName,
+      }
+
+      return await this.pipeline.commit(admission, result, upload)
+    } catch (error) {
+      if (isAppError(error) && !error.isServerError) {
+        await this.abort(upload, () => this.objects.delete(storeKey))
+      }
+      throw error
+    }
+  }
+
+  private async inspectFinished(upload: UploadRecord, type: MediaType): Promise<InspectionResult> {
+    const saved = upload.inspection
+    const size = upload.size ?? 0
+    if (saved && saved.offset === size && saved.detectedType !== null) {
+      const inspector = new Inspector({
+        declared: type,
+        limitBytes: CATEGORY_LIMIT_BYTES[type.category],
+        offset: size,
+        size,
+        sha256: await createResumableSha256(saved.hashState),
+        saved,
+      })
+
+      return inspector.result()
+    }
+
+    this.logger.warn(
+      { type: 'upload', uploadId: upload.id, savedOffset: saved?.offset ?? null, size },
+      'saved inspection state does not cover the upload; reading it back',
+    )
+    const inspector = new Inspector({
+      declared: type,
+      limitBytes: CATEGORY_LIMIT_BYTES[type.category],
+      offset: 0,
+      size,
+      sha256: createStreamingSha256(),
+    })
+    const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() })
+    await pipeStreams(await this.objects.read(upload.storeKey), inspector, discard)
+
+    return inspector.result()
+  }
+
+  /** Ends an upload that will not finish: removes its bytes, releases its reservation, marks it. */
+  async abort(upload: Pick<UploadRecord, 'id' | 'storeKey'>, removeStored: () => Promise<void>) {
+    try {
+      await removeStored()
+    } catch (error) {
+      this.logger.warn(
+        { type: 'upload', uploadId: upload.id, err: error },
+        'could not remove the bytes of an aborted upload',
+      )
+    }
+    await this.pipeline.abort(upload.id, upload.storeKey)
+    await this.metadata.markUploadAborted(upload.id)
+  }
+
+  /** Ends an unfinished upload at the client's request (tus termination). */
+  async terminate(storeKey: string) {
+    const upload = await this.findOpenUpload(storeKey)
+    await this.abort(upload, () => this.store.remove(storeKey))
+  }
+
+  /** Aborts every unfinished upload past its expiry; returns how many. */
+  async cleanupExpired(now = new Date()) {
+    const expired = await this.metadata.listExpiredUploads(now)
+    for (const upload of expired) {
+      await this.abort(upload, () => this.store.remove(upload.storeKey))
+    }
+
+    return expired.length
+  }
+}
