@@ -21,7 +21,8 @@
 #   RGW_STEP_TIMEOUT    maximum seconds for each start or stop step (default 60)
 #
 # The cluster has one mon, one OSD with the memstore backend (data lives in RAM and is lost
-# on stop) and no mgr, so `ceph health` reports "no active mgr", which does not affect S3.
+# on stop) and no mgr. Without a mgr, `ceph -s` shows "mgr: no daemons active" and no pool
+# usage, and some Ceph versions warn "no active mgr". S3 requests do not need a mgr.
 
 set -euo pipefail
 
@@ -37,7 +38,7 @@ RGW_STEP_TIMEOUT=${RGW_STEP_TIMEOUT:-60}
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(dirname "$SCRIPT_DIR")
 
-# stop deletes RGW_DIR recursively, and only a folder that contains this file.
+# stop deletes RGW_DIR recursively, but only when it contains this marker file.
 STATE_MARKER=.media-gateway-rgw
 DAEMONS_START_ORDER=(mon osd rgw)
 DAEMONS_STOP_ORDER=(rgw osd mon)
@@ -73,7 +74,7 @@ die_with_logs() {
   exit 1
 }
 
-# Run a command every 0.5 s until it succeeds or `seconds` have passed. Returns 1 on timeout.
+# Run a command every 0.5 s until it succeeds, and fail once `seconds` have passed.
 wait_until() {
   local seconds=$1
   shift
@@ -91,7 +92,7 @@ wait_until() {
 validate_settings() {
   local name
   for name in RGW_PORT RGW_MON_PORT RGW_MEMSTORE_BYTES RGW_STEP_TIMEOUT; do
-    [[ ${!name} =~ ^[0-9]+$ ]] || die "invalid $name '${!name}': expected a positive integer"
+    [[ ${!name} =~ ^[1-9][0-9]*$ ]] || die "invalid $name '${!name}': expected a positive integer"
   done
   [[ $RGW_DIR == /* ]] || die "invalid RGW_DIR '$RGW_DIR': expected an absolute path"
   [[ $RGW_DIR =~ ^[A-Za-z0-9_./-]+$ ]] ||
@@ -171,8 +172,8 @@ conf_file() {
   echo "$RGW_DIR/ceph.conf"
 }
 
-# Return the PID stored for a daemon (mon, osd or rgw) if that process is alive and was started
-# with this state folder's ceph.conf. The command line check guards against reused PIDs.
+# Print the PID stored for a daemon (mon, osd or rgw). Fails unless that process is alive and was
+# started with this state folder's ceph.conf, which guards against reused PIDs.
 daemon_pid() {
   local name=$1
   local pid_file="$RGW_DIR/$name.pid"
@@ -209,7 +210,7 @@ spawn_daemon() {
   echo $! >"$RGW_DIR/$name.pid"
 }
 
-# Send SIGTERM to one daemon and wait for it to exit. Sends SIGKILL after RGW_STEP_TIMEOUT seconds.
+# Send SIGTERM to one daemon and wait for it to exit. After RGW_STEP_TIMEOUT seconds, send SIGKILL.
 stop_daemon() {
   local name=$1
   local pid
@@ -237,7 +238,7 @@ cmd_stop() {
     return 0
   fi
   [[ -f $RGW_DIR/$STATE_MARKER ]] ||
-    die "$RGW_DIR was not created by this script (no $STATE_MARKER file); not touching it"
+    die "$RGW_DIR has no $STATE_MARKER file, so this script did not create it and will not delete it; check RGW_DIR"
 
   # The daemons stop one at a time, radosgw first. When radosgw and the OSD got SIGTERM
   # together, radosgw hung until its own 120 s shutdown alarm ended it.
@@ -298,16 +299,17 @@ memstore device bytes = $RGW_MEMSTORE_BYTES
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw data = $RGW_DIR/rgw
-# Deleted objects stay in the OSD until garbage collection removes them. Short waits free the
-# RAM-backed OSD sooner, so a long test run does not fill it.
+# Deleted objects stay in the OSD until garbage collection removes them (defaults: 2 h wait,
+# 1 h period). Short waits free the RAM-backed OSD sooner, so a long test run does not fill it.
+# Running radosgw-admin -c $RGW_DIR/ceph.conf gc process --include-all frees it at once.
 rgw gc obj min wait = 5
 rgw gc processor period = 10
 rgw gc processor max time = 10
 CONF
 }
 
-# Create the keyring. Authentication stays on (cephx) because radosgw loops during startup when
-# auth is set to none.
+# Create the cephx keyring. With auth set to none, radosgw 16.2 kept retrying its mon handshake
+# every 3 s and never opened the S3 port.
 create_keyring() {
   local keyring="$RGW_DIR/keyring"
   ceph-authtool --create-keyring "$keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
@@ -373,10 +375,9 @@ create_s3_user() {
 }
 
 # Create the bucket unless it exists, using the AWS SDK from the repository's node_modules,
-# because radosgw-admin cannot create buckets. radosgw creates the data pools on first use,
-# which made the first PutObject and the first CreateMultipartUpload after a fresh start about
-# 0.2 s slower (2 s with the default paxos interval). Writing a small object and aborting a
-# multipart upload here creates those pools, so the first test request does not wait for them.
+# because radosgw-admin cannot create buckets. radosgw creates its data pools on first use, so
+# this also writes and deletes a small object and aborts a multipart upload. Without that, the
+# first PutObject and CreateMultipartUpload after a fresh start each took about 0.2 s longer.
 ensure_bucket() {
   command -v node >/dev/null || die "node is not on PATH; it is needed to create the bucket"
   [[ -d $REPO_ROOT/node_modules/@aws-sdk/client-s3 ]] ||
@@ -436,7 +437,7 @@ for (;;) {
     break;
   } catch (error) {
     if (Date.now() > deadline) {
-      console.error(`bucket ${Bucket} failed: ${error?.name}: ${error?.message}`);
+      console.error(`preparing bucket ${Bucket} failed: ${error?.name}: ${error?.message}`);
       process.exit(1);
     }
     console.error(`retrying after ${error?.name}: ${error?.message}`);
@@ -444,7 +445,7 @@ for (;;) {
   }
 }
 JS
-    die_with_logs "could not create bucket $RGW_BUCKET" "$output_file" "$RGW_DIR/log/client.rgw.a.log"
+    die_with_logs "creating or writing to bucket $RGW_BUCKET failed" "$output_file" "$RGW_DIR/log/client.rgw.a.log"
   fi
   log "$(grep -m 1 '^\(created \)\{0,1\}bucket ' "$output_file")"
 }

@@ -8,11 +8,17 @@ const booleanString = z
   .enum(['true', 'false', '1', '0'])
   .transform((value) => value === 'true' || value === '1')
 
-const integer = (minimum: number) => z.coerce.number().int().min(minimum)
+/** A decimal integer: no spaces, signs, exponents or hex, which z.coerce would let through. */
+const integer = (minimum: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'expected a decimal integer')
+    .transform((value) => Number.parseInt(value, 10))
+    .pipe(z.number().int().min(minimum))
 
 /** Every environment variable the gateway reads, with its type and default. */
 const ENV_SCHEMA = z.object({
-  PORT: integer(0).max(65535).default(8080),
+  PORT: integer(0).pipe(z.number().max(65535)).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().min(1).default('./data'),
@@ -93,7 +99,8 @@ function defaultPublicMediaUrl(env: Env, s3: S3Config | null): string {
   if (s3) {
     return `${s3.endpoint.replace(/\/+$/, '')}/${s3.bucket}`
   }
-  const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? 'localhost' : env.HOST
+  const isAnyAddress = env.HOST === '0.0.0.0' || env.HOST === '::'
+  const host = isAnyAddress ? 'localhost' : env.HOST.includes(':') ? `[${env.HOST}]` : env.HOST
 
   return `http://${host}:${env.PORT}/files`
 }

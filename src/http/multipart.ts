@@ -17,6 +17,8 @@ const FIELD_LIMITS = {
 interface ParsedForm {
   fields: Map<string, string[]>
   admission: Admission | null
+  /** The file part being stored; awaited before an abort so nothing is written after it. */
+  storing: Promise<unknown> | null
 }
 
 function badRequest(message: string): AppError {
@@ -45,7 +47,7 @@ export async function receiveMultipart(
 ): Promise<FileRecord> {
   const boundary = readBoundary(req.headers['content-type'])
   const contentLength = Number.parseInt(req.headers['content-length'] ?? '', 10)
-  const form: ParsedForm = { fields: new Map(), admission: null }
+  const form: ParsedForm = { fields: new Map(), admission: null, storing: null }
   try {
     const stored = await parseForm(req, boundary, form, pipeline, principal, contentLength)
     const admission = form.admission
@@ -61,6 +63,7 @@ export async function receiveMultipart(
 
     return await pipeline.commit(admission, stored, fields)
   } catch (error) {
+    await form.storing?.catch(() => {})
     if (form.admission) {
       await pipeline.abort(form.admission.fileId, form.admission.key)
     }
@@ -81,7 +84,8 @@ function parseForm(
   return new Promise<Stored | null>((resolve, reject) => {
     let parser: busboy.Busboy
     try {
-      parser = busboy({ headers: req.headers, limits: FIELD_LIMITS })
+      // Browsers and curl send file names as raw UTF-8; busboy would read them as Latin-1.
+      parser = busboy({ headers: req.headers, limits: FIELD_LIMITS, defParamCharset: 'utf8' })
     } catch (error) {
       reject(badRequest(`Invalid multipart request: ${(error as Error).message}.`))
 
@@ -91,11 +95,14 @@ function parseForm(
     const tap = new PartHeaderTap(boundary)
     let partIndex = 0
     let storing: Promise<Stored> | null = null
+    let fileStream: Readable | null = null
     let failure: unknown = null
     const fail = (error: unknown) => {
       failure ??= error
       req.unpipe(tap)
       tap.unpipe(parser)
+      // Stop a file part still streaming, so its store fails now instead of waiting for bytes.
+      fileStream?.destroy()
       // Keep reading the request so the client can finish sending and read the error.
       req.resume()
       reject(failure)
@@ -124,11 +131,13 @@ function parseForm(
         return
       }
 
+      fileStream = stream
       storing = admitAndStore(pipeline, principal, form, stream, {
         contentType,
         originalName: sanitiseOriginalName(info.filename),
         contentLength,
       })
+      form.storing = storing
       storing.catch((error) => {
         stream.resume()
         fail(error)

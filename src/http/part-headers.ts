@@ -8,7 +8,7 @@ const MAX_HEADER_BLOCK_BYTES = 16 * 1024
  * body passes through unchanged. busboy reports a part without a Content-Type
  * as text/plain, and a file part must declare its type, so the raw header is
  * needed to tell the two apart. Parts without Content-Disposition are skipped,
- * as busboy skips them.
+ * as busboy skips them, and so are parts of another disposition.
  */
 export class PartHeaderTap extends Transform {
   /** Content-Type of each part busboy reports, in order; null where the part had none. */
@@ -89,7 +89,8 @@ export class PartHeaderTap extends Transform {
         headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
       }
     }
-    if (headers.has('content-disposition')) {
+    // busboy reports only parts whose disposition is form-data.
+    if (/^form-data\s*(;|$)/i.test(headers.get('content-disposition') ?? '')) {
       this.contentTypes.push(headers.get('content-type') ?? null)
     }
   }

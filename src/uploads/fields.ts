@@ -96,7 +96,14 @@ export function sanitiseOriginalName(value: string | null | undefined): string |
   }
 
   const base = value.split(/[/\\]/).pop() ?? ''
-  const cleaned = base.replace(UNSAFE_NAME_CHARACTERS, '').trim().slice(0, MAX_NAME_LENGTH)
+  // Cut at whole code points, so a character outside the BMP is never split in half.
+  let cleaned = ''
+  for (const character of base.replace(UNSAFE_NAME_CHARACTERS, '').trim()) {
+    if (cleaned.length + character.length > MAX_NAME_LENGTH) {
+      break
+    }
+    cleaned += character
+  }
 
   return cleaned === '' || cleaned === '.' || cleaned === '..' ? null : cleaned
 }

@@ -24,6 +24,8 @@ export interface InspectorOptions {
   offset: number
   /** Total size when known; the type is decided at the latest when it is reached. */
   size: number | null
+  /** This stream carries the whole file, so its end is the file's end (multipart bodies). */
+  isWholeStream?: boolean
   /** The hash, fresh at offset 0 or loaded from saved state at `offset`; null when lost. */
   sha256: Sha256 | null
   saved?: SavedInspection | null
@@ -114,7 +116,7 @@ export class Inspector extends Transform {
   override async _flush(callback: TransformCallback) {
     try {
       const total = this.options.offset + this.received
-      const isEnd = this.options.size === null || total >= this.options.size
+      const isEnd = this.options.isWholeStream || (this.options.size !== null && total >= this.options.size)
       if (this.detectedType === null && isEnd) {
         await this.decideType()
       }

@@ -134,11 +134,17 @@ export class IngestPipeline {
 
   /** Streams a whole body through inspection into the object store. */
   async store(admission: Admission, body: Readable): Promise<InspectionResult> {
+    // stream.pipeline never settles for a source destroyed before it was attached (Node 20).
+    if (body.destroyed) {
+      throw new AppError('bad_request', 'The request ended before the file was received.')
+    }
+
     const inspector = new Inspector({
       declared: admission.type,
       limitBytes: admission.limitBytes,
       offset: 0,
       size: null,
+      isWholeStream: true,
       sha256: createStreamingSha256(),
     })
     const stored = this.objects.put(admission.key, inspector, admission.type.mime)

@@ -241,6 +241,7 @@ export class ResumableUploads {
       limitBytes: CATEGORY_LIMIT_BYTES[type.category],
       offset: 0,
       size,
+      isWholeStream: true,
       sha256: createStreamingSha256(),
     })
     const discard = new Writable({ write: (_chunk, _encoding, callback) => callback() })
