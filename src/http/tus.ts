@@ -97,6 +97,11 @@ export function createTusServer(options: TusServerOptions): Server {
     },
     onResponseError: (req, error) => {
       if ('status_code' in error) {
+        if (error.status_code >= 500) {
+          const cause = (error as { cause?: unknown }).cause ?? error
+          failures.set(nodeRequestOf(req), new AppError('internal', error.body, { cause }))
+        }
+
         return undefined
       }
 

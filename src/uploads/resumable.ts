@@ -133,12 +133,18 @@ export class ResumableUploads {
     const type = resolveDeclaredType(upload.declaredType)
     const inspector = await this.createInspector(upload, type, offset)
     body.on('error', (error) => inspector.destroy(error))
+    // Datastores replace a stream's error with their own (FileStore: a 500), so keep the inspector's verdict.
+    let verdict: unknown = null
+    inspector.once('error', (error) => {
+      verdict = error
+    })
     try {
       const newOffset = await this.store.write(body.pipe(inspector), storeKey, offset)
       await this.metadata.saveInspection(upload.id, inspector.save(newOffset - offset))
 
       return newOffset
-    } catch (error) {
+    } catch (thrown) {
+      const error = verdict ?? thrown
       if (isAppError(error) && !error.isServerError) {
         await this.abort(upload, () => this.store.remove(storeKey))
         throw error
