@@ -76,6 +76,7 @@ export async function closeSharedGateway() {
 
 export interface TestTenant {
   token: string
+  projectName: string
   projectId: string
   mode: Mode
   auth: { Authorization: string }
@@ -91,7 +92,7 @@ export async function createTenant(
   const project = await gateway.tokens.findOrCreateProject(projectName)
   const { token } = await gateway.tokens.createToken(project.id, mode, scopes)
 
-  return { token, projectId: project.id, mode, auth: { Authorization: `Bearer ${token}` } }
+  return { token, projectName, projectId: project.id, mode, auth: { Authorization: `Bearer ${token}` } }
 }
 
 /** Everything a project has in the database and in storage, to prove a failure left nothing. */

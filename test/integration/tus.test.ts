@@ -341,7 +341,7 @@ Access('hides uploads from other projects and modes', async () => {
   const created = await createUpload(owner, 1000, { filename: 'a.txt', filetype: 'text/plain' })
   const location = created.headers.get('location') ?? ''
   const stranger = await createTenant()
-  const otherMode = await createTenant(['media:read', 'media:write'], 'test')
+  const otherMode = await createTenant(['media:read', 'media:write'], 'test', owner.projectName)
   for (const tenant of [stranger, otherMode]) {
     const head = await fetch(location, { method: 'HEAD', headers: { ...TUS_HEADERS, ...tenant.auth } })
     assert.is(head.status, 404)
