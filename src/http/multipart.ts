@@ -37,7 +37,7 @@ function readBoundary(contentType: string | undefined): string {
 /**
  * Receives `POST /media`: exactly one `file` part with its own Content-Type,
  * and the fields folder, tags and visibility before or after it. The file
- * streams through the pipeline into storage while the form is parsed; the
+ * streams through the pipeline into storage while the form is parsed. The
  * row is written only once the whole form has arrived and every field is valid.
  */
 export async function receiveMultipart(

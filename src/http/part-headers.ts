@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream'
 
-/** Longest header block of one part that is looked at; busboy applies its own limits too. */
+/** Maximum size of one part's header block that is scanned; busboy applies its own limits too. */
 const MAX_HEADER_BLOCK_BYTES = 16 * 1024
 
 /**

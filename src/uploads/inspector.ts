@@ -36,7 +36,7 @@ export interface InspectorOptions {
   isCountOnly?: boolean
 }
 
-/** What inspection found once the whole upload has passed. */
+/** The findings of inspection once the whole upload has passed. */
 export interface InspectionResult {
   size: number
   sha256: string

@@ -27,7 +27,7 @@ export function objectKeyFor(principal: Pick<Principal, 'projectId' | 'mode'>, f
   return `${principal.projectId}/${principal.mode}/${fileId}`
 }
 
-/** What a client states about a file before its bytes arrive. */
+/** The facts a client declares about a file before its bytes arrive. */
 export interface Declaration {
   contentType: string | null
   originalName: string | null
@@ -37,7 +37,7 @@ export interface Declaration {
   reserveBytes?: number | null
 }
 
-/** An upload that passed admission and holds a quota reservation under its file id. */
+/** An upload that passed admission, with a quota reservation under its file id. */
 export interface Admission {
   fileId: string
   key: string

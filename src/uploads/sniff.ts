@@ -10,7 +10,7 @@ import { decodeTextHead } from './text-check.js'
  */
 export const SNIFF_HEAD_BYTES = 64 * 1024
 
-/** Reported as the detected type when the bytes match nothing the gateway knows. */
+/** The detected type reported when the bytes match no format the gateway recognises. */
 export const UNKNOWN_TYPE = 'application/octet-stream'
 
 const TEXT_CONTAINERS = new Set(['application/xml', 'text/xml'])
@@ -95,8 +95,8 @@ export function needsContainerCheck(declared: MediaType, detected: string): bool
 
 /**
  * Whether bytes detected as `detected` may be stored as the declared type.
- * Text formats cannot be told apart by their bytes, so any text matches a
- * declared text type; JSON must also start like a JSON document.
+ * Text formats cannot be distinguished by their bytes, so any text matches a
+ * declared text type. JSON must also start like a JSON document.
  */
 export function isDetectedMatch(declared: MediaType, detected: string, head: Uint8Array): boolean {
   if (declared.detection !== 'text') {

@@ -1,6 +1,6 @@
 /**
  * Streaming validation of text bytes: UTF-8 (optionally with a BOM), or UTF-16
- * when a byte order mark says so, and no NUL characters. The state that crosses a
+ * when a byte order mark selects it, and no NUL characters. The state that crosses a
  * chunk boundary is only the incomplete code unit or sequence at the end, so it can
  * be saved between requests and restored on another process.
  */
