@@ -5,7 +5,7 @@ import { DataDirLockedError } from './db/data-dir-lock.js'
 import { openConfiguredDatabase, createGateway } from './gateway.js'
 import { TokenRepository } from './db/token-repo.js'
 import { createLogger } from './logger.js'
-import { serve } from './server.js'
+import { ListenError, serve } from './server.js'
 import { SCOPES, isScope } from './tokens.js'
 
 const USAGE = `Usage: media-gateway <command> [options]
@@ -118,7 +118,7 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(`${error.message}\n\n${USAGE}`)
     process.exit(2)
   }
-  if (error instanceof ConfigError || error instanceof DataDirLockedError) {
+  if (error instanceof ConfigError || error instanceof DataDirLockedError || error instanceof ListenError) {
     console.error(error.message)
     process.exit(1)
   }

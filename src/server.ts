@@ -3,6 +3,10 @@ import type { Config } from './config.js'
 import { createGateway } from './gateway.js'
 import type { Logger } from './logger.js'
 
+export class ListenError extends Error {
+  override name = 'ListenError'
+}
+
 /** Starts the gateway and serves until SIGINT or SIGTERM; resolves once it is listening. */
 export async function serve(config: Config, logger: Logger) {
   const gateway = await createGateway(config, logger)
@@ -10,10 +14,20 @@ export async function serve(config: Config, logger: Logger) {
   // Large uploads over slow links take long; only idle sockets should time out.
   server.requestTimeout = 0
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(config.port, config.host, resolve)
-  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(config.port, config.host, resolve)
+    })
+  } catch (error) {
+    await gateway.close()
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new ListenError(
+        `Port ${config.port} on ${config.host} is already in use. Stop the other server or set PORT.`,
+      )
+    }
+    throw error
+  }
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.port
   logger.info(

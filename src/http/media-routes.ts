@@ -41,6 +41,7 @@ export function createMediaRouter(options: MediaRoutesOptions): Router {
     const principal = ctx.state.principal as Principal
     const file = await receiveMultipart(ctx.req, pipeline, principal)
     ctx.state.fileId = file.id
+    ctx.state.bytesIn = file.size
     ctx.status = 201
     ctx.set('Location', `/media/${file.id}`)
     ctx.body = toFileJson(file, publicMediaUrl)

@@ -23,9 +23,6 @@ export function requestId(header: string) {
 export function requestLog(logger: Logger) {
   return async (ctx: Context, next: Next) => {
     const startedAt = process.hrtime.bigint()
-    // The socket is detached from the request by the time it closes, so keep it now.
-    const socket = ctx.req.socket
-    const bytesBefore = socket?.bytesRead ?? 0
     const write = () => {
       const durationMs = Number(process.hrtime.bigint() - startedAt) / 1e6
       const status = ctx.res.statusCode
@@ -39,7 +36,8 @@ export function requestLog(logger: Logger) {
         route: ctx.state.route ?? ctx._matchedRoute,
         status,
         durationMs: Math.round(durationMs * 10) / 10,
-        bytesIn: Math.max(0, (socket?.bytesRead ?? 0) - bytesBefore),
+        // File bytes the request delivered, where a route counted them.
+        bytesIn: ctx.state.bytesIn,
         projectId: ctx.state.projectId,
         uploadId: ctx.state.uploadId,
         fileId: ctx.state.fileId,

@@ -168,6 +168,10 @@ export function tusHandler(server: Server, tokens: TokenRepository) {
     const response = await server.handleWeb(new NodeRequest({ req: ctx.req, res: ctx.res }))
     ctx.state.error = failures.get(ctx.req)
     await sendResponse(ctx, response)
+    const newOffset = response.headers.get('upload-offset')
+    if (newOffset !== null && (ctx.method === 'PATCH' || ctx.method === 'POST')) {
+      ctx.state.bytesIn = Number(newOffset) - Number(ctx.get('upload-offset') || 0)
+    }
     const location = response.headers.get('location')
     if (location) {
       ctx.state.uploadId = location.slice(location.lastIndexOf('/') + 1)

@@ -67,7 +67,10 @@ export function resolveDeclaredType(contentType: string | null): MediaType {
 
   const type = findMediaType(mime)
   if (!type) {
-    throw new AppError('unsupported_media_type', `Files of type ${mime} are not accepted.`, {
+    const message =
+      `Files of type ${mime} are not accepted. Declare the file's real type in its Content-Type ` +
+      '(with curl: -F "file=@clip.mp4;type=video/mp4"); the README lists the accepted types.'
+    throw new AppError('unsupported_media_type', message, {
       details: { content_type: mime },
     })
   }
