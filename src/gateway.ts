@@ -113,6 +113,7 @@ export async function createGateway(
     metadata,
     tokens,
     tusServer,
+    uploads,
     publicMediaUrl: config.publicMediaUrl,
     localObjects,
     trustProxy: config.trustProxy,

@@ -7,6 +7,7 @@ import { AppError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { LocalObjectStore } from '../storage/local-object-store.js'
 import type { IngestPipeline } from '../uploads/pipeline.js'
+import type { ResumableUploads } from '../uploads/resumable.js'
 import { createMediaRouter } from './media-routes.js'
 import { errorEnvelope, requestId, requestLog } from './middleware.js'
 import { TUS_PATH, tusHandler } from './tus.js'
@@ -17,6 +18,7 @@ export interface AppOptions {
   metadata: KnexMetadataRepository
   tokens: TokenRepository
   tusServer: Server
+  uploads: ResumableUploads
   publicMediaUrl: string
   localObjects: LocalObjectStore | null
   trustProxy: boolean
@@ -33,7 +35,7 @@ export function createApp(options: AppOptions): Koa {
   app.use(requestLog(options.logger))
   app.use(errorEnvelope())
 
-  const tus = tusHandler(options.tusServer, options.tokens)
+  const tus = tusHandler(options.tusServer, options.tokens, options.uploads)
   app.use(async (ctx, next) => {
     if (ctx.path === TUS_PATH || ctx.path.startsWith(`${TUS_PATH}/`)) {
       await tus(ctx)

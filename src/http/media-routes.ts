@@ -64,8 +64,13 @@ export function createMediaRouter(options: MediaRoutesOptions): Router {
   const localObjects = options.localObjects
   if (localObjects) {
     router.get('/files/{*key}', async (ctx: Context) => {
-      const key = ctx.path.slice('/files/'.length)
-      const file = await metadata.findFileByKey(decodeURIComponent(key))
+      let key: string
+      try {
+        key = decodeURIComponent(ctx.path.slice('/files/'.length))
+      } catch {
+        throw notFound()
+      }
+      const file = await metadata.findFileByKey(key)
       // NOTE: private files are not served here yet; they need signed, time-limited URLs.
       if (!file || file.visibility !== 'public') {
         throw notFound()

@@ -34,7 +34,8 @@ export function requestLog(logger: Logger) {
         method: ctx.method,
         path: ctx.path,
         route: ctx.state.route ?? ctx._matchedRoute,
-        status,
+        // Koa's default 404 stands in the status of a request whose client left first.
+        status: isAborted ? undefined : status,
         durationMs: Math.round(durationMs * 10) / 10,
         // File bytes the request delivered, where a route counted them.
         bytesIn: ctx.state.bytesIn,

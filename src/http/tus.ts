@@ -23,6 +23,8 @@ export const TUS_PATH = '/media/uploads'
 
 const principals = new WeakMap<IncomingMessage, Principal>()
 const failures = new WeakMap<IncomingMessage, AppError>()
+/** Uploads created by a request, so a creation-with-upload that fails can be removed. */
+const createdKeys = new WeakMap<IncomingMessage, string>()
 
 type TusRequest = Parameters<NonNullable<ServerOptions['onIncomingRequest']>>[0]
 
@@ -62,7 +64,7 @@ export function createTusServer(options: TusServerOptions): Server {
     datastore: options.datastore,
     locker: options.locker as Locker,
     respectForwardedHeaders: options.trustProxy,
-    // A finished upload is a file; it is deleted through DELETE /media/{id}.
+    // A finished upload is a file, not an upload in progress, so tus termination rejects it.
     disableTerminationForFinishedUploads: true,
     namingFunction: (req) => objectKeyFor(principalOf(req), createFileId()),
     generateUrl: (_req, { proto, host, path, id }) => {
@@ -81,6 +83,7 @@ export function createTusServer(options: TusServerOptions): Server {
     },
     onUploadCreate: async (req, upload) => {
       const principal = principalOf(req)
+      createdKeys.set(nodeRequestOf(req), upload.id)
       const record = await options.uploads.create(
         principal,
         upload.id,
@@ -145,7 +148,7 @@ function toEnvelopeText(status: number, text: string): string {
 }
 
 /** Koa handler for every method under /media/uploads. */
-export function tusHandler(server: Server, tokens: TokenRepository) {
+export function tusHandler(server: Server, tokens: TokenRepository, uploads: ResumableUploads) {
   return async (ctx: Context) => {
     ctx.state.route = TUS_PATH
     const idInPath = ctx.path.slice(TUS_PATH.length + 1)
@@ -167,6 +170,11 @@ export function tusHandler(server: Server, tokens: TokenRepository) {
 
     const response = await server.handleWeb(new NodeRequest({ req: ctx.req, res: ctx.res }))
     ctx.state.error = failures.get(ctx.req)
+    // A creation-with-upload whose body failed returns no Location, so no client could resume it.
+    const createdKey = createdKeys.get(ctx.req)
+    if (ctx.method === 'POST' && response.status >= 400 && createdKey) {
+      await uploads.terminate(createdKey).catch(() => {})
+    }
     await sendResponse(ctx, response)
     const newOffset = response.headers.get('upload-offset')
     if (newOffset !== null && (ctx.method === 'PATCH' || ctx.method === 'POST')) {

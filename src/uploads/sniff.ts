@@ -102,6 +102,11 @@ export function isDetectedMatch(declared: MediaType, detected: string, head: Uin
   if (declared.detection !== 'text') {
     return declared.mime === detected || needsContainerCheck(declared, detected)
   }
+  // Text can open with bytes that look like a signature ("BM", "ID3", "%PDF"). Clean text
+  // is still text; the rest of the file is checked as text too, so no binary slips through.
+  if (detected !== 'text/plain' && detected !== 'image/svg+xml' && decodeTextHead(head) !== undefined) {
+    return declared.mime === 'application/json' ? startsLikeJson(head) : true
+  }
   // An SVG is text too, and stored under a text type it is never rendered as an image.
   const isText = detected === 'text/plain' || (detected === 'image/svg+xml' && declared.mime !== 'application/json')
   if (!isText) {

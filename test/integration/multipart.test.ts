@@ -150,6 +150,30 @@ PostMedia('uploads with curl', async () => {
   }
 })
 
+PostMedia('accepts text that opens like a signature', async () => {
+  const tenant = await createTenant()
+  for (const [text, type] of [
+    ['BMI,weight\n1,2\n', 'text/csv'],
+    ['ID3 tags explained\n', 'text/markdown'],
+    ['%PDF notes\n', 'text/plain'],
+  ]) {
+    const bytes = Buffer.from(text)
+    const { response, json } = await postMedia(formWith('a.txt', bytes, type), tenant.auth)
+    assert.is(response.status, 201, `${text}: ${JSON.stringify(json)}`)
+    assert.is(json.content_type, type)
+  }
+})
+
+PostMedia('answers a bad file URL with 404', async () => {
+  const test = await getGateway()
+  if (test.isS3) {
+    return
+  }
+  const response = await fetch(`${test.url}/files/%`)
+
+  assert.is(response.status, 404)
+})
+
 const Rejections = suite('POST /media rejections')
 
 async function expectRejected(

@@ -262,6 +262,26 @@ Rejections('rejects mismatched first bytes and ends the upload', async () => {
   assert.equal(await findLeftovers(tenant.projectId), NOTHING_LEFT)
 })
 
+Rejections('removes a failed creation-with-upload', async () => {
+  const tenant = await createTenant()
+  const { url } = await getGateway()
+  const bytes = readFixture('fixture.png')
+  const response = await fetch(`${url}/media/uploads`, {
+    method: 'POST',
+    headers: {
+      ...TUS_HEADERS,
+      ...tenant.auth,
+      'Upload-Length': '100',
+      'Upload-Metadata': encodeMetadata({ filename: 'a.png', filetype: 'image/png' }),
+      'Content-Type': 'application/offset+octet-stream',
+    },
+    body: bytes as Uint8Array<ArrayBuffer>,
+  })
+
+  await expectEnvelope(response, 413, 'too_large')
+  assert.equal(await findLeftovers(tenant.projectId), NOTHING_LEFT)
+})
+
 Rejections('terminates an unfinished upload', async () => {
   const tenant = await createTenant()
   const bytes = makeVideo(100 * 1024)

@@ -219,9 +219,16 @@ matchSuite('accepts any text as text family', () => {
   const head = readFixture('fixture.csv')
   for (const mime of ['text/plain', 'text/csv', 'text/markdown']) {
     assert.ok(isDetectedMatch(mediaType(mime), 'text/plain', head), mime)
-    assert.not.ok(isDetectedMatch(mediaType(mime), 'image/png', head), mime)
-    assert.not.ok(isDetectedMatch(mediaType(mime), UNKNOWN_TYPE, head), mime)
+    assert.not.ok(isDetectedMatch(mediaType(mime), 'image/png', readFixture('fixture.png')), mime)
+    assert.not.ok(isDetectedMatch(mediaType(mime), UNKNOWN_TYPE, readFixture('hostile-nul.txt')), mime)
   }
+})
+
+matchSuite('prefers clean text over a signature', () => {
+  const head = utf8('BMI,weight\n1,2\n')
+
+  assert.ok(isDetectedMatch(mediaType('text/csv'), 'image/bmp', head))
+  assert.not.ok(isDetectedMatch(mediaType('application/json'), 'image/bmp', head))
 })
 
 matchSuite('requires JSON-like start', () => {
