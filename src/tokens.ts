@@ -27,7 +27,7 @@ export function isScope(value: string): value is Scope {
 const TOKEN_PATTERN = /^so_(live|test)_([0-9A-Za-z]{32})$/
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
-/** A new secret `so_<mode>_` + 32 base62 characters (about 190 random bits). */
+/** Generates a secret: `so_<mode>_` and 32 base62 characters (about 190 random bits). */
 export function generateToken(mode: Mode): string {
   const bytes = randomBytes(64)
   let body = ''
@@ -54,12 +54,12 @@ export function parseToken(token: string): { mode: Mode } | undefined {
   return match ? { mode: match[1] as Mode } : undefined
 }
 
-/** The stored form of a token. Tokens are long and random, so a plain SHA-256 suffices. */
+/** Hashes a token for storage. Tokens are long and random, so a plain SHA-256 suffices. */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex')
 }
 
-/** The part of a token that is safe to show again: mode prefix and 4 characters. */
+/** Returns the part of a token that is safe to show again: mode prefix and 4 characters. */
 export function tokenPrefix(token: string): string {
   return token.slice(0, 'so_live_'.length + 4)
 }

@@ -8,8 +8,8 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 /** Takes the caller's request id when it is safe to echo, otherwise makes one. */
 export function requestId(header: string) {
   return async (ctx: Context, next: Next) => {
-    const given = ctx.get(header)
-    ctx.state.reqId = SAFE_REQUEST_ID.test(given) ? given : ulid()
+    const incoming = ctx.get(header)
+    ctx.state.reqId = SAFE_REQUEST_ID.test(incoming) ? incoming : ulid()
     ctx.set('X-Request-Id', ctx.state.reqId)
     await next()
   }
@@ -34,7 +34,7 @@ export function requestLog(logger: Logger) {
         method: ctx.method,
         path: ctx.path,
         route: ctx.state.route ?? ctx._matchedRoute,
-        // Koa's default 404 stands in the status of a request whose client left first.
+        // A request whose client left first has no real status, only Koa's default 404.
         status: isAborted ? undefined : status,
         durationMs: Math.round(durationMs * 10) / 10,
         // File bytes the request delivered, where a route counted them.

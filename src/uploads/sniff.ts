@@ -18,7 +18,7 @@ const TEXT_CONTAINERS = new Set(['application/xml', 'text/xml'])
 const SVG_ROOT = /^<(?:[A-Za-z_][\w.-]*:)?svg[\s>/]/
 const XML_PROLOGUE = /^(?:\s+|<\?xml[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE[^>[]*(?:\[[\s\S]*?\])?\s*>)/
 
-/** Whether a decoded text head is an XML document whose root element is `svg`. */
+/** Checks whether a decoded text head is an XML document whose root element is `svg`. */
 export function hasSvgRoot(text: string): boolean {
   let rest = text.replace(/^\uFEFF/, '')
   for (;;) {
@@ -94,7 +94,7 @@ export function needsContainerCheck(declared: MediaType, detected: string): bool
 }
 
 /**
- * Whether bytes detected as `detected` may be stored as the declared type.
+ * Checks whether bytes detected as `detected` may be stored as the declared type.
  * Text formats cannot be distinguished by their bytes, so any text matches a
  * declared text type. JSON must also start like a JSON document.
  */
