@@ -1,6 +1,6 @@
 /**
- * The catalogue of errors a client can see. Each code maps to one HTTP status;
- * the message of a 4xx goes to the client, a 5xx gets a fixed safe message and
+ * The catalogue of errors a client can see. Each code maps to one HTTP status.
+ * The message of a 4xx goes to the client. A 5xx gets a fixed safe message, and
  * its cause goes only to the log.
  */
 
@@ -53,7 +53,7 @@ export class AppError extends Error {
     return this.status >= 500
   }
 
-  /** The JSON body: `{"error": {"code", "message", ...details}}`. */
+  /** Builds the JSON body: `{"error": {"code", "message", ...details}}`. */
   toEnvelope(): { error: Record<string, unknown> } {
     const message = SAFE_MESSAGES[this.code] ?? this.message
 

@@ -25,7 +25,7 @@ export interface AppOptions {
   requestIdHeader: string
 }
 
-/** The Koa app: request id, request log, error envelope, then the routes. */
+/** Builds the Koa app: request id, request log, error envelope, then the routes. */
 export function createApp(options: AppOptions): Koa {
   const app = new Koa({ proxy: options.trustProxy })
   // Errors are logged once, by the request log; Koa's default handler would print them again.

@@ -1,6 +1,6 @@
 import type { FileRecord } from '../uploads/ports.js'
 
-/** The file object of the API, in its wire shape. */
+/** Converts a file record to the API's file object, in its wire shape. */
 export function toFileJson(file: FileRecord, publicMediaUrl: string) {
   return {
     id: file.id,

@@ -31,7 +31,7 @@ export function s3ClientConfig(config: S3Config): S3ClientConfig {
 
 const NOT_FOUND_CODES = new Set(['NoSuchKey', 'NotFound', 'NoSuchUpload'])
 
-/** Whether an S3 error means the object or upload does not exist. */
+/** Checks whether an S3 error means the object or upload does not exist. */
 export function isS3NotFoundError(error: unknown): boolean {
   const candidate = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } }
 

@@ -153,7 +153,7 @@ export class Inspector extends Transform {
     }
   }
 
-  /** The result once the last byte has passed. Text must end on a whole character. */
+  /** Returns the result once the last byte has passed. Text must end on a whole character. */
   result(): InspectionResult {
     if (this.text && !isTextComplete(this.text)) {
       throw mismatch(this.options.declared.mime, 'application/octet-stream')

@@ -16,9 +16,9 @@ export const CATEGORY_LIMIT_BYTES: Readonly<Record<Category, number>> = Object.f
 })
 
 /**
- * How a type is recognised: by magic bytes through file-type, as text by
- * content, or, for ZIP-based office formats, as a ZIP whose kind is confirmed
- * on the whole file, because the entry that names it may be the last one.
+ * The way a type is recognised: by magic bytes through file-type, or as text
+ * by content. ZIP-based office formats are first recognised as a ZIP, and the
+ * whole file confirms their kind, because the entry that names it may be the last one.
  */
 export type Detection = 'magic' | 'text' | 'svg' | 'zip'
 

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream'
 
 export type Mode = 'live' | 'test'
 
-/** Who is uploading: the token's project, mode and scopes. */
+/** The uploader: the token's project, mode and scopes. */
 export interface Principal {
   projectId: string
   mode: Mode

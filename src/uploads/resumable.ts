@@ -4,7 +4,7 @@ import { AppError, isAppError } from '../errors.js'
 import { type FileFields, parseFolder, parseTags, parseVisibility, sanitiseOriginalName } from './fields.js'
 import { Inspector, type InspectionResult, tooLarge } from './inspector.js'
 import { CATEGORY_LIMIT_BYTES, type MediaType } from './media-types.js'
-import type { IngestPipeline, PipelineLogger } from './pipeline.js'
+import type { Admission, IngestPipeline, PipelineLogger } from './pipeline.js'
 import { resolveDeclaredType } from './pipeline.js'
 import type {
   FileRecord,
@@ -44,7 +44,7 @@ export function readUploadMetadata(metadata: UploadMetadata) {
   }
 }
 
-/** The file id is the last segment of the datastore key `<project>/<mode>/<file id>`. */
+/** Returns the file id: the last segment of the datastore key `<project>/<mode>/<file id>`. */
 export function fileIdOfKey(storeKey: string): string {
   return storeKey.slice(storeKey.lastIndexOf('/') + 1)
 }
@@ -108,7 +108,8 @@ export class ResumableUploads {
     return record
   }
 
-  private async findOpenUpload(storeKey: string): Promise<UploadRecord> {
+  /** Finds an upload that was not aborted: open, or completed and possibly committed. */
+  private async findUpload(storeKey: string): Promise<UploadRecord> {
     const upload = await this.metadata.findUpload(fileIdOfKey(storeKey))
     if (!upload || upload.storeKey !== storeKey || upload.status === 'aborted') {
       throw new AppError('not_found', 'No such upload.')
@@ -122,7 +123,7 @@ export class ResumableUploads {
    * type or an upload past its limit ends the whole upload, so the client stops.
    */
   async write(storeKey: string, offset: number, body: Readable) {
-    const upload = await this.findOpenUpload(storeKey)
+    const upload = await this.findUpload(storeKey)
     if (upload.status === 'completed') {
       // The last PATCH was stored and committed; a repeat of it carries no new bytes.
       body.resume()
@@ -172,8 +173,7 @@ export class ResumableUploads {
 
   /** Changes a deferred upload's size once it is known: limit and reservation follow it. */
   async declareLength(storeKey: string, size: number) {
-    const upload = await this.findOpenUpload(storeKey)
-    const principal = { projectId: upload.projectId, mode: upload.mode, scopes: [], tokenId: '' }
+    const upload = await this.findUpload(storeKey)
     const type = resolveDeclaredType(upload.declaredType)
     const limitBytes = CATEGORY_LIMIT_BYTES[type.category]
     if (size > limitBytes) {
@@ -181,7 +181,7 @@ export class ResumableUploads {
       throw tooLarge({ declared: type, limitBytes })
     }
 
-    await this.pipeline.reserve(principal, upload.id, size)
+    await this.pipeline.reserve(admissionOf(upload, type).principal, upload.id, size)
     await this.metadata.setUploadSize(upload.id, size)
   }
 
@@ -191,7 +191,7 @@ export class ResumableUploads {
    * Finishing twice returns the same file.
    */
   async finish(storeKey: string): Promise<FileRecord> {
-    const upload = await this.findOpenUpload(storeKey)
+    const upload = await this.findUpload(storeKey)
     if (upload.status === 'completed') {
       const file = await this.metadata.findFile(upload.projectId, upload.mode, upload.id)
       if (file) {
@@ -203,17 +203,8 @@ export class ResumableUploads {
     try {
       const result = await this.inspectFinished(upload, type)
       await this.pipeline.confirmContainer(storeKey, type, result)
-      const principal = { projectId: upload.projectId, mode: upload.mode, scopes: [], tokenId: '' }
-      const admission = {
-        fileId: upload.id,
-        key: storeKey,
-        principal,
-        type,
-        limitBytes: CATEGORY_LIMIT_BYTES[type.category],
-        originalName: upload.originalName,
-      }
 
-      return await this.pipeline.commit(admission, result, upload)
+      return await this.pipeline.commit(admissionOf(upload, type), result, upload)
     } catch (error) {
       if (isAppError(error) && !error.isServerError) {
         await this.abort(upload, () => this.objects.delete(storeKey))
@@ -272,7 +263,7 @@ export class ResumableUploads {
 
   /** Ends an unfinished upload at the client's request (tus termination). */
   async terminate(storeKey: string) {
-    const upload = await this.findOpenUpload(storeKey)
+    const upload = await this.findUpload(storeKey)
     await this.abort(upload, () => this.store.remove(storeKey))
   }
 
@@ -284,5 +275,20 @@ export class ResumableUploads {
     }
 
     return expired.length
+  }
+}
+
+/**
+ * Rebuilds the admission of an upload from its row, for the steps after
+ * creation. The uploader's token is not needed there, so scopes stay empty.
+ */
+function admissionOf(upload: UploadRecord, type: MediaType): Admission {
+  return {
+    fileId: upload.id,
+    key: upload.storeKey,
+    principal: { projectId: upload.projectId, mode: upload.mode, scopes: [], tokenId: '' },
+    type,
+    limitBytes: CATEGORY_LIMIT_BYTES[type.category],
+    originalName: upload.originalName,
   }
 }

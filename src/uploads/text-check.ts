@@ -32,6 +32,21 @@ function detectEncoding(head: Uint8Array): TextEncoding {
   return 'utf-8'
 }
 
+/** Returns the length of a UTF-8 sequence from its lead byte; 1 for ASCII and stray bytes. */
+function utf8SequenceLength(leadByte: number): number {
+  if (leadByte >= 0xf0) {
+    return 4
+  }
+  if (leadByte >= 0xe0) {
+    return 3
+  }
+  if (leadByte >= 0xc0) {
+    return 2
+  }
+
+  return 1
+}
+
 /** Length of the trailing bytes that start a UTF-8 sequence the chunk does not finish. */
 function incompleteUtf8Tail(bytes: Uint8Array): number {
   for (let back = 1; back <= Math.min(3, bytes.length); back++) {
@@ -40,7 +55,7 @@ function incompleteUtf8Tail(bytes: Uint8Array): number {
       continue
     }
 
-    const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1
+    const needed = utf8SequenceLength(byte)
 
     return needed > back ? back : 0
   }
@@ -102,7 +117,7 @@ export function updateTextCheck(state: TextCheckState, chunk: Uint8Array): TextC
   }
 }
 
-/** Whether the whole stream was valid text, once the last chunk has been fed. */
+/** Checks, after the last chunk, that the whole stream was valid text. */
 export function isTextComplete(state: TextCheckState): boolean {
   if (state.encoding === undefined) {
     return state.isValid && decodeTextHead(state.pending) !== undefined

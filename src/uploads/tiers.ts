@@ -9,7 +9,7 @@ export type Tiers = Readonly<Record<string, readonly TierQuota[]>>
 
 export const DEFAULT_TIER = 'default'
 
-/** The tiers a project can be on. The default tier bounds stored bytes per project and mode. */
+/** Builds the tiers a project can be on. The default tier bounds stored bytes per project and mode. */
 export function createTiers(storageBytes: number): Tiers {
   return Object.freeze({
     [DEFAULT_TIER]: [{ metric: 'storage_bytes', limit: storageBytes, cumulative: true }],

@@ -95,6 +95,17 @@ export async function createTenant(
   return { token, projectName, projectId: project.id, mode, auth: { Authorization: `Bearer ${token}` } }
 }
 
+/** Sets the committed storage usage of a tenant, to bring it near its quota. */
+export async function setStorageUsed(tenant: TestTenant, usedBytes: number) {
+  const { gateway } = await getGateway()
+  await gateway.database.knex('usage').insert({
+    project_id: tenant.projectId,
+    mode: tenant.mode,
+    metric: 'storage_bytes',
+    used: usedBytes,
+  })
+}
+
 /** Everything a project has in the database and in storage, to prove a failure left nothing. */
 export async function findLeftovers(projectId: string) {
   const test = await getGateway()

@@ -3,7 +3,7 @@ import { promisify } from 'node:util'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ACCEPTED_FIXTURES, fixturePath, readFixture, sha256Of } from '../helpers/fixtures.js'
-import { NOTHING_LEFT, createTenant, findLeftovers, getGateway } from '../helpers/gateway.js'
+import { NOTHING_LEFT, createTenant, findLeftovers, getGateway, setStorageUsed } from '../helpers/gateway.js'
 
 const run = promisify(execFile)
 
@@ -300,12 +300,7 @@ Rejections('rejects an upload over the storage quota', async () => {
   const test = await getGateway()
   const tenant = await createTenant()
   const limit = test.config.quotaStorageBytes
-  await test.gateway.database.knex('usage').insert({
-    project_id: tenant.projectId,
-    mode: 'live',
-    metric: 'storage_bytes',
-    used: limit - 100,
-  })
+  await setStorageUsed(tenant, limit - 100)
   const { response, json } = await postMedia(
     formWith('a.png', readFixture('fixture.png'), 'image/png'),
     tenant.auth,

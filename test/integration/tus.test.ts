@@ -3,7 +3,7 @@ import * as tus from 'tus-js-client'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readFixture, sha256Of } from '../helpers/fixtures.js'
-import { NOTHING_LEFT, type TestTenant, createTenant, findLeftovers, getGateway } from '../helpers/gateway.js'
+import { NOTHING_LEFT, type TestTenant, createTenant, findLeftovers, getGateway, setStorageUsed } from '../helpers/gateway.js'
 
 const TUS_HEADERS = { 'Tus-Resumable': '1.0.0' }
 
@@ -24,6 +24,23 @@ async function createUpload(tenant: TestTenant, length: number, metadata: Record
       'Upload-Length': String(length),
       'Upload-Metadata': encodeMetadata(metadata),
     },
+  })
+}
+
+/** Creates an upload and sends its bytes in the same request (creation-with-upload). */
+async function createWithUpload(tenant: TestTenant, length: number, bytes: Uint8Array) {
+  const { url } = await getGateway()
+
+  return fetch(`${url}/media/uploads`, {
+    method: 'POST',
+    headers: {
+      ...TUS_HEADERS,
+      ...tenant.auth,
+      'Upload-Length': String(length),
+      'Upload-Metadata': encodeMetadata({ filename: 'a.png', filetype: 'image/png' }),
+      'Content-Type': 'application/offset+octet-stream',
+    },
+    body: bytes as Uint8Array<ArrayBuffer>,
   })
 }
 
@@ -70,7 +87,7 @@ async function getFile(tenant: TestTenant, id: string) {
   return { response, json: await response.json() }
 }
 
-/** A real MP4 head followed by random bytes, for uploads large enough to span parts. */
+/** Makes a real MP4 head followed by random bytes, for uploads large enough to span parts. */
 function makeVideo(sizeBytes: number): Buffer {
   const head = readFixture('fixture.mp4')
   const bytes = randomBytes(sizeBytes)
@@ -170,19 +187,8 @@ Tus('resumes a cut-off 30 MB video', async () => {
 
 Tus('finishes a creation-with-upload', async () => {
   const tenant = await createTenant()
-  const { url } = await getGateway()
   const bytes = readFixture('fixture.png')
-  const response = await fetch(`${url}/media/uploads`, {
-    method: 'POST',
-    headers: {
-      ...TUS_HEADERS,
-      ...tenant.auth,
-      'Upload-Length': String(bytes.length),
-      'Upload-Metadata': encodeMetadata({ filename: 'a.png', filetype: 'image/png' }),
-      'Content-Type': 'application/offset+octet-stream',
-    },
-    body: bytes as Uint8Array<ArrayBuffer>,
-  })
+  const response = await createWithUpload(tenant, bytes.length, bytes)
   const location = response.headers.get('location') ?? ''
 
   assert.is(response.status, 201)
@@ -233,12 +239,7 @@ Rejections('rejects an upload over quota at creation', async () => {
   const test = await getGateway()
   const tenant = await createTenant()
   const limit = test.config.quotaStorageBytes
-  await test.gateway.database.knex('usage').insert({
-    project_id: tenant.projectId,
-    mode: 'live',
-    metric: 'storage_bytes',
-    used: limit - 10,
-  })
+  await setStorageUsed(tenant, limit - 10)
   const response = await createUpload(tenant, 100, { filename: 'a.png', filetype: 'image/png' })
   const error = await expectEnvelope(response, 429, 'quota_exceeded')
 
@@ -264,19 +265,8 @@ Rejections('rejects mismatched first bytes and ends the upload', async () => {
 
 Rejections('removes a failed creation-with-upload', async () => {
   const tenant = await createTenant()
-  const { url } = await getGateway()
-  const bytes = readFixture('fixture.png')
-  const response = await fetch(`${url}/media/uploads`, {
-    method: 'POST',
-    headers: {
-      ...TUS_HEADERS,
-      ...tenant.auth,
-      'Upload-Length': '100',
-      'Upload-Metadata': encodeMetadata({ filename: 'a.png', filetype: 'image/png' }),
-      'Content-Type': 'application/offset+octet-stream',
-    },
-    body: bytes as Uint8Array<ArrayBuffer>,
-  })
+  // The body is longer than the declared length of 100 bytes.
+  const response = await createWithUpload(tenant, 100, readFixture('fixture.png'))
 
   await expectEnvelope(response, 413, 'too_large')
   assert.equal(await findLeftovers(tenant.projectId), NOTHING_LEFT)
