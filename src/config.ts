@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { z } from 'zod'
+import { DEFAULT_TIER, type Tiers, createDefaultTiers, createTiers } from './uploads/tiers.js'
 
 const GIB = 1024 ** 3
 const MIB = 1024 ** 2
@@ -34,6 +36,10 @@ const ENV_SCHEMA = z.object({
   TUS_EXPIRATION_MS: integer(60_000).default(24 * 60 * 60 * 1000),
   CLEANUP_INTERVAL_MS: integer(0).default(15 * 60 * 1000),
   QUOTA_STORAGE_BYTES: integer(0).default(10 * GIB),
+  QUOTA_UPLOAD_BYTES_PER_MONTH: integer(0).default(100 * GIB),
+  TIERS_FILE: z.string().min(1).optional(),
+  SIGNED_URL_TTL_SECONDS: integer(1).pipe(z.number().max(7 * 24 * 60 * 60)).default(3600),
+  SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TRUST_PROXY: booleanString.default(false),
   REQUEST_ID_HEADER: z.string().min(1).default('x-request-id'),
 })
@@ -64,6 +70,13 @@ export interface Config {
   tusExpirationMs: number
   cleanupIntervalMs: number
   quotaStorageBytes: number
+  quotaUploadBytesPerMonth: number
+  /** Quota tiers by name, from TIERS_FILE or built from the QUOTA_* defaults. */
+  tiers: Tiers
+  /** Lifetime of a signed URL for a private file. */
+  signedUrlTtlSeconds: number
+  /** Key for URLs the gateway signs itself; null means one kept in the data folder. */
+  signingSecret: string | null
   trustProxy: boolean
   requestIdHeader: string
 }
@@ -93,6 +106,29 @@ function readS3(env: Env): S3Config | null {
     forcePathStyle: env.S3_FORCE_PATH_STYLE,
     partSizeBytes: env.S3_PART_SIZE_BYTES,
   }
+}
+
+const byteCount = z.number().int().min(0)
+const TIERS_FILE_SCHEMA = z
+  .record(z.string().regex(/^[a-z0-9_-]{1,40}$/), z.strictObject({ storage_bytes: byteCount, upload_bytes: byteCount }))
+  .refine((tiers) => DEFAULT_TIER in tiers, `must define the "${DEFAULT_TIER}" tier`)
+
+/** Reads a JSON file of tiers: `{"default": {"storage_bytes": N, "upload_bytes": N}, ...}`. */
+function readTiersFile(path: string): Tiers {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (error) {
+    throw new ConfigError(`TIERS_FILE: cannot read ${path} as JSON: ${(error as Error).message}`)
+  }
+
+  const result = TIERS_FILE_SCHEMA.safeParse(parsed)
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`)
+    throw new ConfigError(`TIERS_FILE ${path} is invalid:\n  ${problems.join('\n  ')}`)
+  }
+
+  return createTiers(result.data)
 }
 
 function defaultPublicMediaUrl(env: Env, s3: S3Config | null): string {
@@ -141,6 +177,12 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
     tusExpirationMs: env.TUS_EXPIRATION_MS,
     cleanupIntervalMs: env.CLEANUP_INTERVAL_MS,
     quotaStorageBytes: env.QUOTA_STORAGE_BYTES,
+    quotaUploadBytesPerMonth: env.QUOTA_UPLOAD_BYTES_PER_MONTH,
+    tiers: env.TIERS_FILE
+      ? readTiersFile(env.TIERS_FILE)
+      : createDefaultTiers(env.QUOTA_STORAGE_BYTES, env.QUOTA_UPLOAD_BYTES_PER_MONTH),
+    signedUrlTtlSeconds: env.SIGNED_URL_TTL_SECONDS,
+    signingSecret: env.SIGNING_SECRET ?? null,
     trustProxy: env.TRUST_PROXY,
     requestIdHeader: env.REQUEST_ID_HEADER.toLowerCase(),
   })

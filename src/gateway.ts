@@ -17,12 +17,12 @@ import { createApp } from './http/app.js'
 import { createTusServer } from './http/tus.js'
 import type { Logger } from './logger.js'
 import { IngestDataStore } from './storage/ingest-datastore.js'
+import { LocalFileUrls, S3FileUrls, loadOrCreateSigningKey } from './storage/file-urls.js'
 import { LocalObjectStore } from './storage/local-object-store.js'
 import { S3ObjectStore, s3ClientConfig } from './storage/s3.js'
 import { IngestPipeline } from './uploads/pipeline.js'
 import type { ObjectStore } from './uploads/ports.js'
 import { ResumableUploads } from './uploads/resumable.js'
-import { createTiers } from './uploads/tiers.js'
 
 export interface Gateway {
   app: Koa
@@ -88,7 +88,7 @@ export async function createGateway(
 ): Promise<Gateway> {
   const opened = await openConfiguredDatabase(config, options)
   const { database } = opened
-  const metadata = new KnexMetadataRepository(database.knex, createTiers(config.quotaStorageBytes))
+  const metadata = new KnexMetadataRepository(database.knex, config.tiers)
   const tokens = new TokenRepository(database.knex)
   const localObjects = config.s3 ? null : new LocalObjectStore(join(config.dataDir, 'objects'))
   const objects: ObjectStore = config.s3 ? new S3ObjectStore(config.s3) : (localObjects as LocalObjectStore)
@@ -107,6 +107,22 @@ export async function createGateway(
   datastore.attach(uploads)
   const tusServer = createTusServer({ datastore, uploads, trustProxy: config.trustProxy })
 
+  const localUrls = localObjects
+    ? new LocalFileUrls(
+        config.signingSecret ? Buffer.from(config.signingSecret) : loadOrCreateSigningKey(config.dataDir),
+        config.publicMediaUrl,
+        config.signedUrlTtlSeconds,
+      )
+    : null
+  const fileUrls =
+    localUrls ??
+    new S3FileUrls(
+      (objects as S3ObjectStore).client,
+      (objects as S3ObjectStore).bucket,
+      config.publicMediaUrl,
+      config.signedUrlTtlSeconds,
+    )
+
   const app = createApp({
     logger,
     pipeline,
@@ -114,8 +130,9 @@ export async function createGateway(
     tokens,
     tusServer,
     uploads,
-    publicMediaUrl: config.publicMediaUrl,
-    localObjects,
+    objects,
+    fileUrls,
+    localFiles: localObjects && localUrls ? { objects: localObjects, urls: localUrls } : null,
     trustProxy: config.trustProxy,
     requestIdHeader: config.requestIdHeader,
   })

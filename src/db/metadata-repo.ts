@@ -9,11 +9,19 @@ import type {
   SavedInspection,
   UploadRecord,
 } from '../uploads/ports.js'
-import { DEFAULT_TIER, type TierQuota, type Tiers } from '../uploads/tiers.js'
+import type { Tiers } from '../uploads/tiers.js'
+import { QuotaAccounting } from './quota-accounting.js'
 
 type Row = Record<string, any>
 
-const STORAGE_METRIC = 'storage_bytes'
+/** Filters and page of a file listing; `contentType` is exact or a family such as `image/*`. */
+export interface FileListQuery {
+  limit: number
+  cursor?: string
+  folder?: string
+  tag?: string
+  contentType?: string
+}
 
 function toFileRecord(row: Row): FileRecord {
   return {
@@ -59,66 +67,17 @@ function toUploadRecord(row: Row): UploadRecord {
  * transaction, never through the root knex.
  */
 export class KnexMetadataRepository implements MetadataRepository {
+  private readonly quotas: QuotaAccounting
+
   constructor(
     private readonly knex: Knex,
-    private readonly tiers: Tiers,
-  ) {}
-
-  private async getTierQuotas(trx: Knex.Transaction | Knex, projectId: string) {
-    const project = await trx('projects').where({ id: projectId }).first('tier')
-    const tier: string = project?.tier ?? DEFAULT_TIER
-
-    return this.tiers[tier] ?? this.tiers[DEFAULT_TIER]
-  }
-
-  /** Locks the usage row of a metric, creating it first, so concurrent reservations queue. */
-  private async lockUsage(trx: Knex.Transaction, projectId: string, mode: Mode, metric: string) {
-    await trx('usage')
-      .insert({ project_id: projectId, mode, metric, used: 0 })
-      .onConflict(['project_id', 'mode', 'metric'])
-      .ignore()
-    const row = await trx('usage')
-      .where({ project_id: projectId, mode, metric })
-      .forUpdate()
-      .first('used')
-
-    return Number(row.used)
-  }
-
-  private async sumReservations(trx: Knex.Transaction | Knex, projectId: string, mode: Mode) {
-    const row = await trx('quota_reservations')
-      .where({ project_id: projectId, mode })
-      .sum({ total: 'bytes' })
-      .first()
-
-    return Number(row?.total ?? 0)
+    tiers: Tiers,
+  ) {
+    this.quotas = new QuotaAccounting(tiers)
   }
 
   async reserve(request: ReservationRequest): Promise<ReservationResult> {
-    return this.knex.transaction(async (trx) => {
-      const quotas = await this.getTierQuotas(trx, request.projectId)
-      const storage = quotas.find((quota) => quota.metric === STORAGE_METRIC)
-      const used = await this.lockUsage(trx, request.projectId, request.mode, STORAGE_METRIC)
-      await trx('quota_reservations').where({ upload_id: request.uploadId }).delete()
-      const reserved = await this.sumReservations(trx, request.projectId, request.mode)
-
-      if (storage && used + reserved + request.bytes > storage.limit) {
-        return {
-          isGranted: false,
-          metric: STORAGE_METRIC,
-          quotas: await this.readQuotas(trx, request.projectId, request.mode, quotas),
-        }
-      }
-
-      await trx('quota_reservations').insert({
-        upload_id: request.uploadId,
-        project_id: request.projectId,
-        mode: request.mode,
-        bytes: request.bytes,
-      })
-
-      return { isGranted: true }
-    })
+    return this.knex.transaction((trx) => this.quotas.reserve(trx, request, new Date()))
   }
 
   async release(uploadId: string): Promise<void> {
@@ -132,7 +91,6 @@ export class KnexMetadataRepository implements MetadataRepository {
         return toFileRecord(existing)
       }
 
-      await this.lockUsage(trx, file.projectId, file.mode, STORAGE_METRIC)
       const [row] = await trx('files')
         .insert({
           id: file.id,
@@ -152,10 +110,7 @@ export class KnexMetadataRepository implements MetadataRepository {
           updated_at: file.updatedAt,
         })
         .returning('*')
-      await trx('usage')
-        .where({ project_id: file.projectId, mode: file.mode, metric: STORAGE_METRIC })
-        .increment('used', file.size)
-      await trx('quota_reservations').where({ upload_id: file.id }).delete()
+      await this.quotas.charge(trx, file, new Date())
       await trx('uploads').where({ id: file.id }).update({ status: 'completed', inspection: null })
 
       return toFileRecord(row)
@@ -168,38 +123,74 @@ export class KnexMetadataRepository implements MetadataRepository {
     return row ? toFileRecord(row) : undefined
   }
 
+  /**
+   * Lists files newest first. The cursor is the id of the last file of the
+   * previous page; ids are ULIDs, so they sort by creation time, and files
+   * inserted meanwhile land before the cursor and never shift a later page.
+   */
+  async listFiles(projectId: string, mode: Mode, query: FileListQuery) {
+    const rows = await this.knex('files')
+      .where({ project_id: projectId, mode })
+      .modify((builder) => {
+        if (query.folder !== undefined) {
+          builder.where({ folder: query.folder })
+        }
+        if (query.tag !== undefined) {
+          builder.whereRaw('tags @> ?::jsonb', [JSON.stringify([query.tag])])
+        }
+        if (query.contentType?.endsWith('/*')) {
+          builder.where('content_type', 'like', `${query.contentType.slice(0, -1)}%`)
+        } else if (query.contentType !== undefined) {
+          builder.where({ content_type: query.contentType })
+        }
+        if (query.cursor !== undefined) {
+          builder.where('id', '<', query.cursor)
+        }
+      })
+      .orderBy('id', 'desc')
+      .limit(query.limit + 1)
+    const files = rows.slice(0, query.limit).map(toFileRecord)
+
+    return { files, hasMore: rows.length > query.limit }
+  }
+
+  /** Deletes a file's row and gives back its storage usage, in one transaction; returns the row. */
+  async deleteFile(projectId: string, mode: Mode, id: string) {
+    return this.knex.transaction(async (trx) => {
+      const row = await trx('files').where({ id, project_id: projectId, mode }).forUpdate().first()
+      if (!row) {
+        return undefined
+      }
+
+      const file = toFileRecord(row)
+      await trx('files').where({ id }).delete()
+      await trx('uploads').where({ id }).delete()
+      await this.quotas.refund(trx, file, new Date())
+
+      return file
+    })
+  }
+
   async findFileByKey(key: string) {
     const row = await this.knex('files').where({ key }).first()
 
     return row ? toFileRecord(row) : undefined
   }
 
-  private async readQuotas(
-    trx: Knex.Transaction | Knex,
-    projectId: string,
-    mode: Mode,
-    quotas: readonly TierQuota[],
-  ): Promise<QuotaStatus[]> {
-    const rows = await trx('usage').where({ project_id: projectId, mode })
-    const used = new Map(rows.map((row: Row) => [row.metric, Number(row.used)]))
-
-    return quotas.map((quota) => ({
-      metric: quota.metric,
-      used: used.get(quota.metric) ?? 0,
-      limit: quota.limit,
-      cumulative: quota.cumulative,
-    }))
-  }
-
   async getQuotas(projectId: string, mode: Mode) {
-    const quotas = await this.getTierQuotas(this.knex, projectId)
-
-    return this.readQuotas(this.knex, projectId, mode, quotas)
+    return this.quotas.readQuotas(this.knex, projectId, mode, new Date())
   }
 
-  /** Bytes reserved by uploads in progress; exposed for tests and the cleanup report. */
+  /** Returns the tier name of a project and every quota of it with current usage. */
+  async getUsage(projectId: string, mode: Mode) {
+    const tier = await this.quotas.getTier(this.knex, projectId)
+
+    return { tier: tier.name, quotas: await this.getQuotas(projectId, mode) }
+  }
+
+  /** Bytes reserved by uploads in progress; exposed for tests. */
   async getReservedBytes(projectId: string, mode: Mode) {
-    return this.sumReservations(this.knex, projectId, mode)
+    return this.quotas.getReservedBytes(this.knex, projectId, mode)
   }
 
   async createUpload(upload: UploadRecord) {

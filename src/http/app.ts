@@ -5,7 +5,9 @@ import type { KnexMetadataRepository } from '../db/metadata-repo.js'
 import type { TokenRepository } from '../db/token-repo.js'
 import { AppError } from '../errors.js'
 import type { Logger } from '../logger.js'
+import type { FileUrls, LocalFileUrls } from '../storage/file-urls.js'
 import type { LocalObjectStore } from '../storage/local-object-store.js'
+import type { ObjectStore } from '../uploads/ports.js'
 import type { IngestPipeline } from '../uploads/pipeline.js'
 import type { ResumableUploads } from '../uploads/resumable.js'
 import { createMediaRouter } from './media-routes.js'
@@ -19,8 +21,9 @@ export interface AppOptions {
   tokens: TokenRepository
   tusServer: Server
   uploads: ResumableUploads
-  publicMediaUrl: string
-  localObjects: LocalObjectStore | null
+  objects: ObjectStore
+  fileUrls: FileUrls
+  localFiles: { objects: LocalObjectStore; urls: LocalFileUrls } | null
   trustProxy: boolean
   requestIdHeader: string
 }

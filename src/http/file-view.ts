@@ -1,10 +1,10 @@
 import type { FileRecord } from '../uploads/ports.js'
 
-/** Converts a file record to the API's file object, in its wire shape. */
-export function toFileJson(file: FileRecord, publicMediaUrl: string) {
+/** Converts a file record to the API's file object, with the URL to reach it. */
+export function toFileJson(file: FileRecord, url: string) {
   return {
     id: file.id,
-    url: `${publicMediaUrl}/${file.key}`,
+    url,
     key: file.key,
     size: file.size,
     content_type: file.contentType,

@@ -3,20 +3,25 @@ import type { Context } from 'koa'
 import type { KnexMetadataRepository } from '../db/metadata-repo.js'
 import type { TokenRepository } from '../db/token-repo.js'
 import { AppError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import type { FileUrls, LocalFileUrls } from '../storage/file-urls.js'
 import type { LocalObjectStore } from '../storage/local-object-store.js'
 import { FILE_ID_PATTERN, type IngestPipeline } from '../uploads/pipeline.js'
-import type { Principal } from '../uploads/ports.js'
+import type { FileRecord, ObjectStore, Principal } from '../uploads/ports.js'
 import { requireScope } from './auth.js'
 import { toFileJson } from './file-view.js'
+import { parseListQuery, encodeCursor } from './list-query.js'
 import { receiveMultipart } from './multipart.js'
 
 export interface MediaRoutesOptions {
+  logger: Logger
   pipeline: IngestPipeline
   metadata: KnexMetadataRepository
+  objects: ObjectStore
   tokens: TokenRepository
-  publicMediaUrl: string
+  fileUrls: FileUrls
   /** Set in the embedded default, where the gateway serves stored files itself. */
-  localObjects: LocalObjectStore | null
+  localFiles: { objects: LocalObjectStore; urls: LocalFileUrls } | null
 }
 
 /**
@@ -35,19 +40,11 @@ function notFound(): AppError {
 
 export function createMediaRouter(options: MediaRoutesOptions): Router {
   const router = new Router()
-  const { pipeline, metadata, tokens, publicMediaUrl } = options
+  const { pipeline, metadata, tokens, fileUrls } = options
+  const fileJson = async (file: FileRecord) => toFileJson(file, await fileUrls.urlFor(file))
 
-  router.post('/media', requireScope(tokens, 'media:write'), async (ctx: Context) => {
-    const principal = ctx.state.principal as Principal
-    const file = await receiveMultipart(ctx.req, pipeline, principal)
-    ctx.state.fileId = file.id
-    ctx.state.bytesIn = file.size
-    ctx.status = 201
-    ctx.set('Location', `/media/${file.id}`)
-    ctx.body = toFileJson(file, publicMediaUrl)
-  })
-
-  router.get('/media/:id', requireScope(tokens, 'media:read'), async (ctx: Context) => {
+  /** Finds a file of the caller's project and mode, or throws 404. */
+  const findOwnFile = async (ctx: Context) => {
     const principal = ctx.state.principal as Principal
     const id = ctx.params.id
     ctx.state.fileId = id
@@ -58,11 +55,61 @@ export function createMediaRouter(options: MediaRoutesOptions): Router {
       throw notFound()
     }
 
-    ctx.body = toFileJson(file, publicMediaUrl)
+    return file
+  }
+
+  router.post('/media', requireScope(tokens, 'media:write'), async (ctx: Context) => {
+    const principal = ctx.state.principal as Principal
+    const file = await receiveMultipart(ctx.req, pipeline, principal)
+    ctx.state.fileId = file.id
+    ctx.state.bytesIn = file.size
+    ctx.status = 201
+    ctx.set('Location', `/media/${file.id}`)
+    ctx.body = await fileJson(file)
   })
 
-  const localObjects = options.localObjects
-  if (localObjects) {
+  router.get('/media', requireScope(tokens, 'media:read'), async (ctx: Context) => {
+    const principal = ctx.state.principal as Principal
+    const query = parseListQuery(ctx.query)
+    const page = await metadata.listFiles(principal.projectId, principal.mode, query)
+    const last = page.files.at(-1)
+    ctx.body = {
+      data: await Promise.all(page.files.map(fileJson)),
+      has_more: page.hasMore,
+      next_cursor: page.hasMore && last ? encodeCursor(last.id) : null,
+    }
+  })
+
+  router.get('/media/:id', requireScope(tokens, 'media:read'), async (ctx: Context) => {
+    ctx.body = await fileJson(await findOwnFile(ctx))
+  })
+
+  router.delete('/media/:id', requireScope(tokens, 'media:write'), async (ctx: Context) => {
+    const principal = ctx.state.principal as Principal
+    const { id } = await findOwnFile(ctx)
+    const file = await metadata.deleteFile(principal.projectId, principal.mode, id)
+    if (!file) {
+      throw notFound()
+    }
+
+    // The row is gone, so the file no longer exists for the API; an object left
+    // behind by a storage failure is only wasted space, logged for reconciliation.
+    await options.objects.delete(file.key).catch((error) => {
+      options.logger.error(
+        { type: 'storage', fileId: file.id, key: file.key, err: error },
+        'deleted file left its object behind',
+      )
+    })
+    ctx.status = 204
+  })
+
+  router.get('/usage', requireScope(tokens, 'usage:read'), async (ctx: Context) => {
+    const principal = ctx.state.principal as Principal
+    ctx.body = await metadata.getUsage(principal.projectId, principal.mode)
+  })
+
+  const localFiles = options.localFiles
+  if (localFiles) {
     router.get('/files/{*key}', async (ctx: Context) => {
       let key: string
       try {
@@ -71,16 +118,26 @@ export function createMediaRouter(options: MediaRoutesOptions): Router {
         throw notFound()
       }
       const file = await metadata.findFileByKey(key)
-      // NOTE: private files are not served here yet; they need signed, time-limited URLs.
-      if (!file || file.visibility !== 'public') {
+      if (!file) {
+        throw notFound()
+      }
+      const { expires, signature } = ctx.query
+      const isAllowed =
+        file.visibility === 'public' ||
+        localFiles.urls.isValid(key, String(expires ?? ''), String(signature ?? ''))
+      // A private file without a valid signature is answered as missing, so its existence stays hidden.
+      if (!isAllowed) {
         throw notFound()
       }
 
       ctx.state.fileId = file.id
       ctx.set(SERVED_FILE_HEADERS)
+      if (file.visibility === 'private') {
+        ctx.set('Cache-Control', 'private, no-store')
+      }
       ctx.type = file.contentType
       ctx.length = file.size
-      ctx.body = await localObjects.read(file.key)
+      ctx.body = await localFiles.objects.read(file.key)
     })
   }
 

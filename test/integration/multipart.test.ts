@@ -57,7 +57,9 @@ PostMedia('returns every field of the file object', async () => {
   assert.is(response.status, 201)
   assert.match(json.id, /^f_[0-9A-HJKMNP-TV-Z]{26}$/)
   assert.is(json.key, `${tenant.projectId}/live/${json.id}`)
-  assert.is(json.url, `${config.publicMediaUrl}/${json.key}`)
+  // A private file's URL is signed and time-limited.
+  assert.ok(json.url.startsWith(config.s3 ? config.s3.endpoint : `${config.publicMediaUrl}/${json.key}`))
+  assert.match(json.url, /[?&](signature|X-Amz-Signature)=/)
   assert.is(json.original_name, 'shot.png')
   assert.equal(json.tags, ['alpha', 'beta', 'gamma'])
   assert.is(json.folder, 'screens/2026')
@@ -311,6 +313,7 @@ Rejections('rejects an upload over the storage quota', async () => {
   assert.is(json.error.metric, 'storage_bytes')
   assert.equal(json.error.quotas, [
     { metric: 'storage_bytes', used: limit - 100, limit, cumulative: true },
+    { metric: 'upload_bytes', used: 0, limit: test.config.quotaUploadBytesPerMonth, cumulative: false },
   ])
   const leftovers = await findLeftovers(tenant.projectId)
   assert.equal(leftovers, NOTHING_LEFT)

@@ -244,7 +244,10 @@ Rejections('rejects an upload over quota at creation', async () => {
   const error = await expectEnvelope(response, 429, 'quota_exceeded')
 
   assert.is(error.metric, 'storage_bytes')
-  assert.equal(error.quotas, [{ metric: 'storage_bytes', used: limit - 10, limit, cumulative: true }])
+  assert.equal(error.quotas, [
+    { metric: 'storage_bytes', used: limit - 10, limit, cumulative: true },
+    { metric: 'upload_bytes', used: 0, limit: test.config.quotaUploadBytesPerMonth, cumulative: false },
+  ])
   assert.equal(await findLeftovers(tenant.projectId), NOTHING_LEFT)
 })
 
