@@ -1,78 +1,39 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from './config.js'
 import { DataDirLockedError } from './db/data-dir-lock.js'
 import { openConfiguredDatabase, createGateway } from './gateway.js'
-import { TokenRepository } from './db/token-repo.js'
+import { UsageError, runProjectCommand, runTokenCommand } from './admin-commands.js'
 import { createLogger } from './logger.js'
 import { ListenError, serve } from './server.js'
-import { SCOPES, isScope } from './tokens.js'
+import { SCOPES } from './tokens.js'
 
 const USAGE = `Usage: media-gateway <command> [options]
 
 Commands:
   serve                       Start the gateway (the default command).
   migrate                     Apply database migrations and exit.
+  project create NAME [--tier TIER]
+                              Create a project on a tier (default: default).
+  project list                List projects: id, name, tier.
+  project set-tier NAME|ID TIER
+                              Move a project to another tier.
   token create --project NAME --scopes a,b [--mode live|test]
                               Create a token, and the project if it is new.
                               The token is printed alone on the last line.
+  token list [--project NAME|ID]
+                              List tokens: prefixes, scopes and times, never secrets.
+  token revoke TOKEN_ID       Revoke a token; requests with it get 401 at once.
   cleanup                     Remove expired unfinished uploads and exit.
   help                        Show this text.
 
 Scopes: ${SCOPES.join(', ')}
 Configuration comes from environment variables; see the README.`
 
-class UsageError extends Error {
-  override name = 'UsageError'
-}
-
 async function runMigrate() {
   const config = loadConfig()
   const opened = await openConfiguredDatabase(config)
   await opened.close()
   console.log(`migrations applied to ${opened.database.kind}`)
-}
-
-async function runTokenCreate(args: string[]) {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      project: { type: 'string' },
-      scopes: { type: 'string' },
-      mode: { type: 'string', default: 'live' },
-    },
-    allowPositionals: true,
-  })
-  if (positionals[0] !== 'create') {
-    throw new UsageError('Unknown token command: use "token create".')
-  }
-  if (!values.project) {
-    throw new UsageError('Missing --project NAME.')
-  }
-  const scopes = (values.scopes ?? '').split(',').map((scope) => scope.trim()).filter(Boolean)
-  if (scopes.length === 0) {
-    throw new UsageError('Missing --scopes, for example --scopes media:read,media:write.')
-  }
-  const unknown = scopes.filter((scope) => !isScope(scope))
-  if (unknown.length > 0) {
-    throw new UsageError(`Unknown scope: ${unknown.join(', ')}. Valid scopes: ${SCOPES.join(', ')}.`)
-  }
-  if (values.mode !== 'live' && values.mode !== 'test') {
-    throw new UsageError(`Invalid --mode "${values.mode}": use live or test.`)
-  }
-
-  const config = loadConfig()
-  const opened = await openConfiguredDatabase(config)
-  try {
-    const tokens = new TokenRepository(opened.database.knex)
-    const project = await tokens.findOrCreateProject(values.project)
-    const created = await tokens.createToken(project.id, values.mode, scopes)
-    console.log(`project ${project.name} (${project.id}), mode ${values.mode}, scopes ${scopes.join(',')}`)
-    console.log('the token is shown once; store it now:')
-    console.log(created.token)
-  } finally {
-    await opened.close()
-  }
 }
 
 async function runCleanup() {
@@ -98,8 +59,10 @@ async function main(argv: string[]) {
     }
     case 'migrate':
       return runMigrate()
+    case 'project':
+      return runProjectCommand(loadConfig(), rest)
     case 'token':
-      return runTokenCreate(rest)
+      return runTokenCommand(loadConfig(), rest)
     case 'cleanup':
       return runCleanup()
     case 'help':

@@ -33,16 +33,23 @@ let shared: Promise<TestGateway> | null = null
 
 async function startGateway(): Promise<TestGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'media-gateway-test-'))
-  const config = loadConfig({
+  // Listen first, so file URLs of the embedded default can name the real port.
+  let handler: ReturnType<Gateway['app']['callback']> | null = null
+  const server = createServer((req, res) => handler?.(req, res))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const settings: Record<string, string> = {
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     CLEANUP_INTERVAL_MS: '0',
-  })
+  }
+  if (!process.env.S3_ENDPOINT) {
+    settings.PUBLIC_MEDIA_URL = `http://127.0.0.1:${port}/files`
+  }
+  const config = loadConfig(settings)
   const logger = createLogger(config.logLevel)
   const gateway = await createGateway(config, logger, { isDatabaseInMemory: !config.databaseUrl })
-  const server = createServer(gateway.app.callback())
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  handler = gateway.app.callback()
 
   return {
     url: `http://127.0.0.1:${port}`,

@@ -79,4 +79,42 @@ Cli('refuses a data folder in use', async () => {
   }
 })
 
+Cli('manages projects, tiers and tokens', async () => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'media-gateway-cli-'))
+  try {
+    const created = await runCli(['project', 'create', 'acme', '--tier', 'pro'], dataDir)
+    assert.is(created.code, 0, created.stderr)
+    assert.match(created.stdout, /^p_[0-9A-HJKMNP-TV-Z]{26}\tacme\tpro$/m)
+
+    const duplicate = await runCli(['project', 'create', 'acme'], dataDir)
+    assert.is(duplicate.code, 2)
+    assert.match(duplicate.stderr, /already exists/)
+
+    const unknownTier = await runCli(['project', 'set-tier', 'acme', 'platinum'], dataDir)
+    assert.is(unknownTier.code, 2)
+    assert.match(unknownTier.stderr, /Unknown tier "platinum"/)
+
+    const moved = await runCli(['project', 'set-tier', 'acme', 'default'], dataDir)
+    assert.match(moved.stdout, /\tacme\tdefault$/m)
+
+    const token = await runCli(['token', 'create', '--project', 'acme', '--scopes', 'media:read'], dataDir)
+    const secret = token.stdout.trim().split('\n').at(-1) ?? ''
+    const tokenId = /token (tok_\w+)/.exec(token.stdout)?.[1] ?? ''
+    const listed = await runCli(['token', 'list', '--project', 'acme'], dataDir)
+    assert.ok(listed.stdout.includes(tokenId))
+    assert.ok(listed.stdout.includes(secret.slice(0, 12)))
+    assert.not.ok(listed.stdout.includes(secret), 'token list must not print secrets')
+
+    const revoked = await runCli(['token', 'revoke', tokenId], dataDir)
+    assert.is(revoked.code, 0, revoked.stderr)
+    const again = await runCli(['token', 'revoke', tokenId], dataDir)
+    assert.is(again.code, 2)
+
+    const projects = await runCli(['project', 'list'], dataDir)
+    assert.match(projects.stdout, /\tacme\tdefault$/m)
+  } finally {
+    await rm(dataDir, { recursive: true, force: true })
+  }
+})
+
 Cli.run()
