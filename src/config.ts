@@ -35,6 +35,8 @@ const ENV_SCHEMA = z.object({
   S3_PART_SIZE_BYTES: integer(5 * MIB).default(8 * MIB),
   TUS_EXPIRATION_MS: integer(60_000).default(24 * 60 * 60 * 1000),
   CLEANUP_INTERVAL_MS: integer(0).default(15 * 60 * 1000),
+  TUS_LOCK_TIMEOUT_MS: integer(100).default(30_000),
+  TUS_LOCK_CONNECTIONS: integer(1).default(32),
   QUOTA_STORAGE_BYTES: integer(0).default(10 * GIB),
   QUOTA_UPLOAD_BYTES_PER_MONTH: integer(0).default(100 * GIB),
   TIERS_FILE: z.string().min(1).optional(),
@@ -69,6 +71,10 @@ export interface Config {
   publicMediaUrl: string
   tusExpirationMs: number
   cleanupIntervalMs: number
+  /** Time a tus request waits for its upload's lock before it fails. */
+  tusLockTimeoutMs: number
+  /** Postgres connections that may hold tus locks at once, per instance. */
+  tusLockConnections: number
   quotaStorageBytes: number
   quotaUploadBytesPerMonth: number
   /** Quota tiers by name, from TIERS_FILE or built from the QUOTA_* defaults. */
@@ -176,6 +182,8 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
     publicMediaUrl: (env.PUBLIC_MEDIA_URL ?? defaultPublicMediaUrl(env, s3)).replace(/\/+$/, ''),
     tusExpirationMs: env.TUS_EXPIRATION_MS,
     cleanupIntervalMs: env.CLEANUP_INTERVAL_MS,
+    tusLockTimeoutMs: env.TUS_LOCK_TIMEOUT_MS,
+    tusLockConnections: env.TUS_LOCK_CONNECTIONS,
     quotaStorageBytes: env.QUOTA_STORAGE_BYTES,
     quotaUploadBytesPerMonth: env.QUOTA_UPLOAD_BYTES_PER_MONTH,
     tiers: env.TIERS_FILE

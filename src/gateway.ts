@@ -6,12 +6,13 @@
 import { join } from 'node:path'
 import { FileStore } from '@tus/file-store'
 import { S3Store } from '@tus/s3-store'
-import type { DataStore } from '@tus/utils'
+import type { DataStore, KvStore } from '@tus/utils'
 import type Koa from 'koa'
 import type { Config } from './config.js'
 import { type DataDirLock, lockDataDir } from './db/data-dir-lock.js'
 import { type Database, migrateLatest, openDatabase } from './db/database.js'
 import { KnexMetadataRepository } from './db/metadata-repo.js'
+import { PostgresLocker } from './db/postgres-locker.js'
 import { TokenRepository } from './db/token-repo.js'
 import { createApp } from './http/app.js'
 import { createTusServer } from './http/tus.js'
@@ -64,6 +65,17 @@ export async function openConfiguredDatabase(config: Config, options: GatewayOpt
   }
 }
 
+/**
+ * A metadata cache that keeps nothing, for S3Store on a shared database:
+ * another instance may change an upload's `.info` (its length, for one), so
+ * a cached copy could be stale. Each request reads `.info` from S3 instead.
+ */
+const NO_CACHE: KvStore<never> = {
+  get: async () => undefined,
+  set: async () => {},
+  delete: async () => {},
+}
+
 function createUploadStore(config: Config): DataStore {
   if (config.s3) {
     return new S3Store({
@@ -71,6 +83,8 @@ function createUploadStore(config: Config): DataStore {
       expirationPeriodInMilliseconds: config.tusExpirationMs,
       // Expiry is tracked in the database; S3 object tags would cost a request per part.
       useTags: false,
+      // With PGlite there is one process, so S3Store's own in-memory cache is safe.
+      ...(config.databaseUrl ? { cache: NO_CACHE } : {}),
       s3ClientConfig: { ...s3ClientConfig(config.s3), bucket: config.s3.bucket },
     })
   }
@@ -79,6 +93,26 @@ function createUploadStore(config: Config): DataStore {
     directory: join(config.dataDir, 'objects'),
     expirationPeriodInMilliseconds: config.tusExpirationMs,
   })
+}
+
+/**
+ * Returns the Postgres locker when the database is shared by instances, or
+ * null, which leaves tus its in-process locker for the single PGlite process.
+ */
+async function createLocker(config: Config, logger: Logger) {
+  if (!config.databaseUrl) {
+    return null
+  }
+
+  const locker = new PostgresLocker({
+    databaseUrl: config.databaseUrl,
+    maxConnections: config.tusLockConnections,
+    acquireTimeoutMs: config.tusLockTimeoutMs,
+    onError: (error) => logger.error({ type: 'lock', err: error }, 'tus locker connection failed'),
+  })
+  await locker.start()
+
+  return locker
 }
 
 export async function createGateway(
@@ -105,7 +139,13 @@ export async function createGateway(
     config.tusExpirationMs,
   )
   datastore.attach(uploads)
-  const tusServer = createTusServer({ datastore, uploads, trustProxy: config.trustProxy })
+  const locker = await createLocker(config, logger)
+  const tusServer = createTusServer({
+    datastore,
+    uploads,
+    locker: locker ?? undefined,
+    trustProxy: config.trustProxy,
+  })
 
   const localUrls = localObjects
     ? new LocalFileUrls(
@@ -163,6 +203,7 @@ export async function createGateway(
       if (cleanupTimer) {
         clearInterval(cleanupTimer)
       }
+      await locker?.close()
       await opened.close()
     },
   }
