@@ -33,7 +33,7 @@ const ENV_SCHEMA = z.object({
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_FORCE_PATH_STYLE: booleanString.default(false),
   S3_PART_SIZE_BYTES: integer(5 * MIB).default(8 * MIB),
-  TUS_EXPIRATION_MS: integer(60_000).default(24 * 60 * 60 * 1000),
+  TUS_EXPIRATION_MS: integer(1000).default(24 * 60 * 60 * 1000),
   CLEANUP_INTERVAL_MS: integer(0).default(15 * 60 * 1000),
   TUS_LOCK_TIMEOUT_MS: integer(100).default(30_000),
   TUS_LOCK_CONNECTIONS: integer(1).default(32),

@@ -169,6 +169,13 @@ export function tusHandler(server: Server, tokens: TokenRepository, uploads: Res
     }
 
     const response = await server.handleWeb(new NodeRequest({ req: ctx.req, res: ctx.res }))
+    // tus sets Upload-Expires on POST and PATCH only; a HEAD of an unfinished upload gets it too.
+    if (ctx.method === 'HEAD' && response.status === 200 && idInPath && ctx.state.principal) {
+      const expiry = await uploads.findExpiry(objectKeyFor(ctx.state.principal, idInPath))
+      if (expiry) {
+        response.headers.set('Upload-Expires', expiry.toUTCString())
+      }
+    }
     ctx.state.error = failures.get(ctx.req)
     // A creation-with-upload whose body failed returns no Location, so no client could resume it.
     const createdKey = createdKeys.get(ctx.req)

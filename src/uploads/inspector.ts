@@ -5,6 +5,7 @@ import type { SavedInspection } from './ports.js'
 import type { Sha256 } from './sha256.js'
 import {
   SNIFF_HEAD_BYTES,
+  UNKNOWN_TYPE,
   detectMediaType,
   isDetectedMatch,
   needsContainerCheck,
@@ -16,6 +17,12 @@ import {
   isTextComplete,
   updateTextCheck,
 } from './text-check.js'
+
+/**
+ * Head bytes enough for a verdict before the full head has arrived: file-type
+ * reads its first 4100 bytes for most formats.
+ */
+const EARLY_SNIFF_MIN_BYTES = 4100
 
 export interface InspectorOptions {
   declared: MediaType
@@ -120,6 +127,11 @@ export class Inspector extends Transform {
       if (this.detectedType === null && isEnd) {
         await this.decideType()
       }
+      // A request that ends before the full head still gets a verdict when its bytes suffice,
+      // so a client sending small chunks learns of a mismatch after its first one.
+      if (this.detectedType === null && this.headBytes >= EARLY_SNIFF_MIN_BYTES) {
+        await this.decideTypeIfKnown()
+      }
       // Held bytes of an unfinished head still go to storage; a copy stays in the saved state.
       if (this.detectedType === null) {
         this.pushStoredHead()
@@ -130,10 +142,18 @@ export class Inspector extends Transform {
     }
   }
 
-  /** Decides the type from the bytes held back, and lets them go on when it matches. */
-  private async decideType() {
+  /** Decides the type from the head so far unless its bytes match nothing known yet. */
+  private async decideTypeIfKnown() {
     const whole = Buffer.concat(this.head)
     const detected = await detectMediaType(whole)
+    if (detected !== UNKNOWN_TYPE) {
+      await this.decideType(whole, detected)
+    }
+  }
+
+  /** Decides the type from the bytes held back, and lets them go on when it matches. */
+  private async decideType(whole = Buffer.concat(this.head), known?: string) {
+    const detected = known ?? (await detectMediaType(whole))
     if (!isDetectedMatch(this.options.declared, detected, whole)) {
       throw mismatch(this.options.declared.mime, detected)
     }

@@ -78,9 +78,10 @@ export class ResumableUploads {
   async create(principal: Principal, storeKey: string, size: number | null, metadata: UploadMetadata) {
     const declared = readUploadMetadata(metadata)
     const fileId = fileIdOfKey(storeKey)
+    // A deferred length reserves nothing yet; the reservation follows once the length is declared.
     const admission = await this.pipeline.admit(
       principal,
-      { contentType: declared.contentType, originalName: declared.originalName, size },
+      { contentType: declared.contentType, originalName: declared.originalName, size, reserveBytes: 0 },
       fileId,
     )
     const record: UploadRecord = {
@@ -181,7 +182,13 @@ export class ResumableUploads {
       throw tooLarge({ declared: type, limitBytes })
     }
 
-    await this.pipeline.reserve(admissionOf(upload, type).principal, upload.id, size)
+    try {
+      await this.pipeline.reserve(admissionOf(upload, type).principal, upload.id, size)
+    } catch (error) {
+      // An upload that cannot fit will not finish, so it ends now instead of at expiry.
+      await this.abort(upload, () => this.store.remove(storeKey))
+      throw error
+    }
     await this.metadata.setUploadSize(upload.id, size)
   }
 
@@ -259,6 +266,16 @@ export class ResumableUploads {
     }
     await this.pipeline.abort(upload.id, upload.storeKey)
     await this.metadata.markUploadAborted(upload.id)
+  }
+
+  /** Returns when an unfinished upload expires, or null for a finished or unknown one. */
+  async findExpiry(storeKey: string): Promise<Date | null> {
+    const upload = await this.metadata.findUpload(fileIdOfKey(storeKey))
+    if (!upload || upload.storeKey !== storeKey || upload.status !== 'open') {
+      return null
+    }
+
+    return upload.expiresAt
   }
 
   /** Ends an unfinished upload at the client's request (tus termination). */

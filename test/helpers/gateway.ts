@@ -31,7 +31,8 @@ export interface TestGateway {
 
 let shared: Promise<TestGateway> | null = null
 
-async function startGateway(): Promise<TestGateway> {
+/** Starts a gateway on the environment's backends, with settings overridden for one test. */
+export async function startGateway(overrides: Record<string, string> = {}): Promise<TestGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'media-gateway-test-'))
   // Listen first, so file URLs of the embedded default can name the real port.
   let handler: ReturnType<Gateway['app']['callback']> | null = null
@@ -46,7 +47,7 @@ async function startGateway(): Promise<TestGateway> {
   if (!process.env.S3_ENDPOINT) {
     settings.PUBLIC_MEDIA_URL = `http://127.0.0.1:${port}/files`
   }
-  const config = loadConfig(settings)
+  const config = loadConfig({ ...settings, ...overrides })
   const logger = createLogger(config.logLevel)
   const gateway = await createGateway(config, logger, { isDatabaseInMemory: !config.databaseUrl })
   handler = gateway.app.callback()
@@ -75,6 +76,11 @@ export async function closeSharedGateway() {
 
   const test = await shared
   shared = null
+  await stopGateway(test)
+}
+
+/** Stops a gateway from startGateway and removes its data folder. */
+export async function stopGateway(test: TestGateway) {
   test.server.closeAllConnections()
   await new Promise((resolve) => test.server.close(resolve))
   await test.gateway.close()
@@ -94,8 +100,9 @@ export async function createTenant(
   scopes: string[] = ['media:read', 'media:write'],
   mode: Mode = 'live',
   projectName = `test-${ulid()}`,
+  target?: TestGateway,
 ): Promise<TestTenant> {
-  const { gateway } = await getGateway()
+  const { gateway } = target ?? (await getGateway())
   const project = await gateway.tokens.findOrCreateProject(projectName)
   const { token } = await gateway.tokens.createToken(project.id, mode, scopes)
 
@@ -114,8 +121,8 @@ export async function setStorageUsed(tenant: TestTenant, usedBytes: number) {
 }
 
 /** Everything a project has in the database and in storage, to prove a failure left nothing. */
-export async function findLeftovers(projectId: string) {
-  const test = await getGateway()
+export async function findLeftovers(projectId: string, target?: TestGateway) {
+  const test = target ?? (await getGateway())
   const knex = test.gateway.database.knex
   const files = await knex('files').where({ project_id: projectId }).count({ count: '*' }).first()
   const openUploads = await knex('uploads')

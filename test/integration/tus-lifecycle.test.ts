@@ -1,0 +1,222 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { readFixture, sha256Of } from '../helpers/fixtures.js'
+import {
+  NOTHING_LEFT,
+  type TestGateway,
+  type TestTenant,
+  createTenant,
+  findLeftovers,
+  getGateway,
+  setStorageUsed,
+  startGateway,
+  stopGateway,
+} from '../helpers/gateway.js'
+
+const TUS = { 'Tus-Resumable': '1.0.0' }
+const OCTETS = 'application/offset+octet-stream'
+
+function metadataOf(filename: string, filetype: string) {
+  return `filename ${Buffer.from(filename).toString('base64')},filetype ${Buffer.from(filetype).toString('base64')}`
+}
+
+async function create(url: string, tenant: TestTenant, headers: Record<string, string>) {
+  const response = await fetch(`${url}/media/uploads`, { method: 'POST', headers: { ...TUS, ...tenant.auth, ...headers } })
+  const location = response.headers.get('location') ?? ''
+
+  return { response, location }
+}
+
+function patch(
+  location: string,
+  tenant: TestTenant,
+  offset: number,
+  body: Uint8Array | ReadableStream<Uint8Array>,
+  headers: Record<string, string> = {},
+) {
+  return fetch(location, {
+    method: 'PATCH',
+    headers: { ...TUS, ...tenant.auth, 'Upload-Offset': String(offset), 'Content-Type': OCTETS, ...headers },
+    body: body as BodyInit,
+    duplex: 'half',
+  } as RequestInit)
+}
+
+function head(location: string, tenant: TestTenant) {
+  return fetch(location, { method: 'HEAD', headers: { ...TUS, ...tenant.auth } })
+}
+
+async function fileOf(tenant: TestTenant, location: string) {
+  const { url } = await getGateway()
+  const id = location.slice(location.lastIndexOf('/') + 1)
+
+  return fetch(`${url}/media/${id}`, { headers: tenant.auth }).then((response) => response.json())
+}
+
+const Expiry = suite('tus expiry')
+
+let shortLived: TestGateway | null = null
+
+Expiry.before(async () => {
+  shortLived = await startGateway({ TUS_EXPIRATION_MS: '1500' })
+})
+
+Expiry.after(async () => {
+  if (shortLived) {
+    await stopGateway(shortLived)
+  }
+})
+
+Expiry('sets Upload-Expires while unfinished', async () => {
+  const { url } = await getGateway()
+  const tenant = await createTenant()
+  const bytes = readFixture('fixture.png')
+  const { response, location } = await create(url, tenant, {
+    'Upload-Length': String(bytes.length),
+    'Upload-Metadata': metadataOf('a.png', 'image/png'),
+  })
+  assert.ok(response.headers.get('upload-expires'))
+
+  const halfway = await patch(location, tenant, 0, bytes.subarray(0, 100))
+  assert.ok(halfway.headers.get('upload-expires'), 'PATCH of an unfinished upload')
+  const probed = await head(location, tenant)
+  assert.ok(Date.parse(probed.headers.get('upload-expires') ?? '') > Date.now(), 'HEAD of an unfinished upload')
+
+  const last = await patch(location, tenant, 100, bytes.subarray(100))
+  assert.is(last.headers.get('upload-expires'), null, 'last PATCH')
+  const finished = await head(location, tenant)
+  assert.is(finished.headers.get('upload-expires'), null, 'HEAD of a finished upload')
+})
+
+Expiry('answers 410 once expired and cleans up', async () => {
+  const test = shortLived as TestGateway
+  const tenant = await createTenant(['media:read', 'media:write'], 'live', undefined, test)
+  const video = readFixture('fixture.mp4')
+  const { location } = await create(test.url, tenant, {
+    'Upload-Length': String(video.length * 2),
+    'Upload-Metadata': metadataOf('a.mp4', 'video/mp4'),
+  })
+  const first = await patch(location, tenant, 0, video)
+  assert.is(first.status, 204)
+  await sleep(1600)
+
+  const late = await patch(location, tenant, video.length, video)
+  const error = await late.json()
+  assert.is(late.status, 410)
+  assert.is(error.error.code, 'gone')
+  assert.is((await head(location, tenant)).status, 410)
+
+  assert.is(await test.gateway.uploads.cleanupExpired(), 1)
+  assert.equal(await findLeftovers(tenant.projectId, test), NOTHING_LEFT)
+})
+
+const Deferred = suite('tus deferred length')
+
+Deferred('finishes a small deferred upload', async () => {
+  const { url } = await getGateway()
+  const tenant = await createTenant()
+  const bytes = readFixture('fixture.pdf')
+  const { response, location } = await create(url, tenant, {
+    'Upload-Defer-Length': '1',
+    'Upload-Metadata': metadataOf('a.pdf', 'application/pdf'),
+  })
+  assert.is(response.status, 201)
+
+  const first = await patch(location, tenant, 0, bytes.subarray(0, 5000))
+  assert.is(first.status, 204)
+  const last = await patch(location, tenant, 5000, bytes.subarray(5000), { 'Upload-Length': String(bytes.length) })
+  assert.is(last.status, 204)
+  const file = await fileOf(tenant, location)
+
+  assert.is(file.sha256, sha256Of(bytes))
+  assert.is(file.content_type, 'application/pdf')
+})
+
+Deferred('finishes a zero-byte deferred upload', async () => {
+  const { url } = await getGateway()
+  const tenant = await createTenant()
+  const { location } = await create(url, tenant, {
+    'Upload-Defer-Length': '1',
+    'Upload-Metadata': metadataOf('empty.txt', 'text/plain'),
+  })
+  const last = await patch(location, tenant, 0, new Uint8Array(0), { 'Upload-Length': '0' })
+  assert.is(last.status, 204)
+  const file = await fileOf(tenant, location)
+
+  assert.is(file.size, 0)
+  assert.is(file.sha256, sha256Of(new Uint8Array(0)))
+})
+
+Deferred('reserves quota when the length is known', async () => {
+  const test = await getGateway()
+  const tenant = await createTenant()
+  await setStorageUsed(tenant, test.config.quotaStorageBytes - 1000)
+  const { response, location } = await create(test.url, tenant, {
+    'Upload-Defer-Length': '1',
+    'Upload-Metadata': metadataOf('a.mp4', 'video/mp4'),
+  })
+  assert.is(response.status, 201, 'creation reserves nothing while the length is unknown')
+
+  const video = readFixture('fixture.mp4')
+  const declared = await patch(location, tenant, 0, video, { 'Upload-Length': '5000000' })
+  const error = await declared.json()
+  assert.is(declared.status, 429)
+  assert.is(error.error.code, 'quota_exceeded')
+  assert.equal(await findLeftovers(tenant.projectId), NOTHING_LEFT)
+})
+
+Deferred('stops a chunked PATCH at the limit', async () => {
+  const { url } = await getGateway()
+  const tenant = await createTenant()
+  const { location } = await create(url, tenant, {
+    'Upload-Defer-Length': '1',
+    'Upload-Metadata': metadataOf('big.png', 'image/png'),
+  })
+  const png = readFixture('fixture.png')
+  const chunk = new Uint8Array(1024 * 1024)
+  let sent = 0
+  // A streamed body has no Content-Length, so only counting bytes can find the limit.
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent === 0) {
+        controller.enqueue(png)
+        sent += png.length
+      } else if (sent < 51_000_000) {
+        controller.enqueue(chunk)
+        sent += chunk.length
+      } else {
+        controller.close()
+      }
+    },
+  })
+  const response = await patch(location, tenant, 0, body)
+  const error = await response.json()
+
+  assert.is(response.status, 413)
+  assert.is(error.error.code, 'too_large')
+  assert.equal(await findLeftovers(tenant.projectId), NOTHING_LEFT)
+})
+
+const Sniffing = suite('tus early sniffing')
+
+Sniffing('rejects after one small chunk', async () => {
+  const { url } = await getGateway()
+  const tenant = await createTenant()
+  const video = Buffer.concat([readFixture('fixture.mp4'), Buffer.alloc(2_000_000)])
+  const { location } = await create(url, tenant, {
+    'Upload-Length': String(video.length),
+    'Upload-Metadata': metadataOf('a.png', 'image/png'),
+  })
+  const first = await patch(location, tenant, 0, video.subarray(0, 8192))
+  const error = await first.json()
+
+  assert.is(first.status, 400)
+  assert.is(error.error.detected_content_type, 'video/mp4')
+  assert.is((await head(location, tenant)).status, 404)
+  assert.equal(await findLeftovers(tenant.projectId), NOTHING_LEFT)
+})
+
+Expiry.run()
+Deferred.run()
+Sniffing.run()
