@@ -6,13 +6,14 @@
 import { join } from 'node:path'
 import { FileStore } from '@tus/file-store'
 import { S3Store } from '@tus/s3-store'
-import type { DataStore, KvStore } from '@tus/utils'
+import type { DataStore } from '@tus/utils'
 import type Koa from 'koa'
 import type { Config } from './config.js'
 import { type DataDirLock, lockDataDir } from './db/data-dir-lock.js'
 import { type Database, migrateLatest, openDatabase } from './db/database.js'
 import { KnexMetadataRepository } from './db/metadata-repo.js'
 import { PostgresLocker } from './db/postgres-locker.js'
+import { PostgresUploadCache } from './db/tus-upload-cache.js'
 import { TokenRepository } from './db/token-repo.js'
 import { createApp } from './http/app.js'
 import { createTusServer } from './http/tus.js'
@@ -65,26 +66,17 @@ export async function openConfiguredDatabase(config: Config, options: GatewayOpt
   }
 }
 
-/**
- * A metadata cache that keeps nothing, for S3Store on a shared database:
- * another instance may change an upload's `.info` (its length, for one), so
- * a cached copy could be stale. Each request reads `.info` from S3 instead.
- */
-const NO_CACHE: KvStore<never> = {
-  get: async () => undefined,
-  set: async () => {},
-  delete: async () => {},
-}
-
-function createUploadStore(config: Config): DataStore {
+function createUploadStore(config: Config, cache: PostgresUploadCache | null): DataStore {
   if (config.s3) {
     return new S3Store({
       partSize: config.s3.partSizeBytes,
       expirationPeriodInMilliseconds: config.tusExpirationMs,
       // Expiry is tracked in the database; S3 object tags would cost a request per part.
       useTags: false,
-      // With PGlite there is one process, so S3Store's own in-memory cache is safe.
-      ...(config.databaseUrl ? { cache: NO_CACHE } : {}),
+      // Instances share Postgres, so they share the cache there too: another instance may
+      // change an upload's .info. With PGlite there is one process, so S3Store's own
+      // in-memory cache is safe.
+      ...(cache ? { cache } : {}),
       s3ClientConfig: { ...s3ClientConfig(config.s3), bucket: config.s3.bucket },
     })
   }
@@ -127,8 +119,9 @@ export async function createGateway(
   const localObjects = config.s3 ? null : new LocalObjectStore(join(config.dataDir, 'objects'))
   const objects: ObjectStore = config.s3 ? new S3ObjectStore(config.s3) : (localObjects as LocalObjectStore)
 
-  const uploadStore = createUploadStore(config)
-  const datastore = new IngestDataStore(uploadStore)
+  const uploadCache = config.databaseUrl ? new PostgresUploadCache(database.knex) : null
+  const uploadStore = createUploadStore(config, uploadCache)
+  const datastore = new IngestDataStore(uploadStore, uploadCache)
   const pipeline = new IngestPipeline(objects, metadata, logger)
   const uploads = new ResumableUploads(
     pipeline,

@@ -5,7 +5,7 @@
  * a finished upload needs no copy.
  */
 import type { Readable } from 'node:stream'
-import { DataStore, ERRORS, type Upload } from '@tus/utils'
+import { DataStore, ERRORS, type KvStore, type Upload } from '@tus/utils'
 import type { ResumableUploads } from '../uploads/resumable.js'
 import { fileIdOfKey } from '../uploads/resumable.js'
 
@@ -21,7 +21,15 @@ export class IngestDataStore extends DataStore {
   private readonly inner: DataStore
   private uploads: ResumableUploads | null = null
 
-  constructor(inner: DataStore) {
+  /**
+   * @param cache S3Store's shared metadata cache, if any. S3Store updates a
+   *   declared length in its cached object in place, which a cache outside the
+   *   process does not see, so the entry is dropped after each declaration.
+   */
+  constructor(
+    inner: DataStore,
+    private readonly cache: KvStore<unknown> | null = null,
+  ) {
     super()
     this.inner = inner
     this.extensions = inner.extensions.filter((name) => SUPPORTED_EXTENSIONS.includes(name))
@@ -68,6 +76,7 @@ export class IngestDataStore extends DataStore {
   override async declareUploadLength(id: string, size: number): Promise<void> {
     await this.pipeline.declareLength(id, size)
     await this.inner.declareUploadLength(id, size)
+    await this.cache?.delete(id)
   }
 
   override getExpiration(): number {

@@ -133,6 +133,25 @@ Deferred('finishes a small deferred upload', async () => {
   assert.is(file.content_type, 'application/pdf')
 })
 
+Deferred('declares the length before the last PATCH', async () => {
+  const { url } = await getGateway()
+  const tenant = await createTenant()
+  const bytes = readFixture('fixture.pdf')
+  const { location } = await create(url, tenant, {
+    'Upload-Defer-Length': '1',
+    'Upload-Metadata': metadataOf('a.pdf', 'application/pdf'),
+  })
+  const first = await patch(location, tenant, 0, bytes.subarray(0, 5000), { 'Upload-Length': String(bytes.length) })
+  assert.is(first.status, 204)
+  const probed = await head(location, tenant)
+  assert.is(probed.headers.get('upload-length'), String(bytes.length))
+
+  const last = await patch(location, tenant, 5000, bytes.subarray(5000))
+  assert.is(last.status, 204)
+  const file = await fileOf(tenant, location)
+  assert.is(file.sha256, sha256Of(bytes))
+})
+
 Deferred('finishes a zero-byte deferred upload', async () => {
   const { url } = await getGateway()
   const tenant = await createTenant()
