@@ -217,6 +217,46 @@ Deferred('stops a chunked PATCH at the limit', async () => {
   assert.equal(await findLeftovers(tenant.projectId), NOTHING_LEFT)
 })
 
+const Resume = suite('tus resume')
+
+Resume('resumes after a cut mid-chunk', async () => {
+  const { url } = await getGateway()
+  const tenant = await createTenant()
+  const bytes = Buffer.concat([readFixture('fixture.mp4'), Buffer.alloc(12 * 1024 * 1024, 7)])
+  const { location } = await create(url, tenant, {
+    'Upload-Length': String(bytes.length),
+    'Upload-Metadata': metadataOf('cut.mp4', 'video/mp4'),
+  })
+  // The body sends about 7 MiB of a 12 MiB chunk, then the connection fails.
+  let sent = 0
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (sent >= 7 * 1024 * 1024) {
+        controller.error(new Error('link dropped'))
+
+        return
+      }
+      const piece = bytes.subarray(sent, sent + 256 * 1024)
+      sent += piece.length
+      controller.enqueue(piece)
+      await sleep(1)
+    },
+  })
+  await patch(location, tenant, 0, body).then(
+    (response) => response.arrayBuffer(),
+    () => undefined,
+  )
+  await sleep(200)
+
+  const probed = await head(location, tenant)
+  const offset = Number(probed.headers.get('upload-offset'))
+  assert.ok(offset > 0 && offset <= sent, `offset ${offset} after sending ${sent}`)
+  const rest = await patch(location, tenant, offset, bytes.subarray(offset))
+  assert.is(rest.status, 204)
+  const file = await fileOf(tenant, location)
+  assert.is(file.sha256, sha256Of(bytes))
+})
+
 const Sniffing = suite('tus early sniffing')
 
 Sniffing('rejects after one small chunk', async () => {
@@ -238,4 +278,5 @@ Sniffing('rejects after one small chunk', async () => {
 
 Expiry.run()
 Deferred.run()
+Resume.run()
 Sniffing.run()
