@@ -173,4 +173,22 @@ Instances('lets one of two racing PATCHes write', async () => {
   await expectOneFile(tenant, id, bytes)
 })
 
+Instances('resumes on a restarted instance', async () => {
+  if (!isShared || !first || !second) {
+    return
+  }
+  const tenant = await createTenant(['media:read', 'media:write', 'usage:read'])
+  const bytes = makeVideo(7 * MIB)
+  const id = await create(first.url, tenant, bytes.length)
+  assert.is((await patch(first.url, tenant, id, 0, bytes.subarray(0, 3 * MIB))).status, 204)
+
+  await first.stop()
+  first = await startGatewayProcess()
+  const offset = await headOffset(first.url, tenant, id)
+  assert.is(offset, 3 * MIB)
+  assert.is((await patch(first.url, tenant, id, offset, bytes.subarray(offset))).status, 204)
+
+  await expectOneFile(tenant, id, bytes)
+})
+
 Instances.run()

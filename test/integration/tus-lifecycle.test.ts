@@ -257,6 +257,25 @@ Resume('resumes after a cut mid-chunk', async () => {
   assert.is(file.sha256, sha256Of(bytes))
 })
 
+Resume('reads back when the saved hash is lost', async () => {
+  const test = await getGateway()
+  const tenant = await createTenant()
+  const bytes = Buffer.concat([readFixture('fixture.mp4'), Buffer.alloc(3 * 1024 * 1024, 9)])
+  const { location } = await create(test.url, tenant, {
+    'Upload-Length': String(bytes.length),
+    'Upload-Metadata': metadataOf('lost.mp4', 'video/mp4'),
+  })
+  const half = 1024 * 1024
+  assert.is((await patch(location, tenant, 0, bytes.subarray(0, half))).status, 204)
+  // As after a crash between storing bytes and saving their hash state.
+  const id = location.slice(location.lastIndexOf('/') + 1)
+  await test.gateway.database.knex('uploads').where({ id }).update({ inspection: null })
+
+  assert.is((await patch(location, tenant, half, bytes.subarray(half))).status, 204)
+  const file = await fileOf(tenant, location)
+  assert.is(file.sha256, sha256Of(bytes))
+})
+
 const Sniffing = suite('tus early sniffing')
 
 Sniffing('rejects after one small chunk', async () => {
