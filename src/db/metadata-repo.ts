@@ -86,11 +86,8 @@ export class KnexMetadataRepository implements MetadataRepository {
 
   async commitFile(file: FileRecord): Promise<FileRecord> {
     return this.knex.transaction(async (trx) => {
-      const existing = await trx('files').where({ id: file.id }).first()
-      if (existing) {
-        return toFileRecord(existing)
-      }
-
+      // Two requests may finish one upload at once: the second insert waits for the first
+      // transaction and then inserts nothing, so the file is stored and charged once.
       const [row] = await trx('files')
         .insert({
           id: file.id,
@@ -109,7 +106,13 @@ export class KnexMetadataRepository implements MetadataRepository {
           created_at: file.createdAt,
           updated_at: file.updatedAt,
         })
+        .onConflict('id')
+        .ignore()
         .returning('*')
+      if (!row) {
+        return toFileRecord(await trx('files').where({ id: file.id }).first())
+      }
+
       await this.quotas.charge(trx, file, new Date())
       await trx('uploads').where({ id: file.id }).update({ status: 'completed', inspection: null })
 
