@@ -142,7 +142,9 @@ export class KnexMetadataRepository implements MetadataRepository {
           builder.whereRaw('tags @> ?::jsonb', [JSON.stringify([query.tag])])
         }
         if (query.contentType?.endsWith('/*')) {
-          builder.where('content_type', 'like', `${query.contentType.slice(0, -1)}%`)
+          // LIKE treats _ and % as wildcards, and _ is valid in a media type.
+          const family = query.contentType.slice(0, -1).replace(/[\\%_]/g, (character) => `\\${character}`)
+          builder.where('content_type', 'like', `${family}%`)
         } else if (query.contentType !== undefined) {
           builder.where({ content_type: query.contentType })
         }

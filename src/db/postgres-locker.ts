@@ -1,7 +1,7 @@
 /**
  * A tus locker shared by every gateway instance on one Postgres. A lock is a
- * session-level advisory lock held on a pooled connection for as long as the
- * request holds the upload; when the process or its connection dies, Postgres
+ * session-level advisory lock, held on a pooled connection for as long as the
+ * request holds the upload. When the process or its connection dies, Postgres
  * drops the lock with the session. A request that waits for a lock sends
  * NOTIFY on one channel, and the instance holding that upload asks its
  * request to finish early, as tus's in-memory locker does within one process.

@@ -6,7 +6,7 @@ import type { Knex } from 'knex'
 type CachedMetadata = MetadataValue
 
 /**
- * S3Store's metadata cache in Postgres, so every instance sees the same entry.
+ * S3Store's metadata cache in Postgres, so every instance reads the same entry.
  * Entries round-trip through JSON, so the cached upload is rebuilt as an
  * Upload, whose getters S3Store uses.
  */

@@ -60,6 +60,7 @@ Listing('filters by folder, tag and type', async () => {
   assert.equal(idsOf((await list(tenant, 'tag=Launch')).json), [pdf.id, png.id])
   assert.equal(idsOf((await list(tenant, 'content_type=image/*')).json), [gif.id, png.id])
   assert.equal(idsOf((await list(tenant, 'content_type=image/jpg')).json), [])
+  assert.equal(idsOf((await list(tenant, 'content_type=imag_/*')).json), [], 'no LIKE wildcard')
   assert.equal(idsOf((await list(tenant, 'content_type=application/pdf&tag=launch')).json), [pdf.id])
 })
 
