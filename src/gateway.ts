@@ -6,7 +6,8 @@
 import { join } from 'node:path'
 import { FileStore } from '@tus/file-store'
 import { S3Store } from '@tus/s3-store'
-import type { DataStore } from '@tus/utils'
+import { MemoryLocker } from '@tus/server'
+import type { DataStore, Locker } from '@tus/utils'
 import type Koa from 'koa'
 import type { Config } from './config.js'
 import { type DataDirLock, lockDataDir } from './db/data-dir-lock.js'
@@ -24,7 +25,7 @@ import { LocalObjectStore } from './storage/local-object-store.js'
 import { S3ObjectStore, s3ClientConfig } from './storage/s3.js'
 import { IngestPipeline } from './uploads/pipeline.js'
 import type { ObjectStore } from './uploads/ports.js'
-import { ResumableUploads } from './uploads/resumable.js'
+import { ResumableUploads, type UploadLockRunner } from './uploads/resumable.js'
 
 export interface Gateway {
   app: Koa
@@ -88,12 +89,13 @@ function createUploadStore(config: Config, cache: PostgresUploadCache | null): D
 }
 
 /**
- * Returns the Postgres locker when the database is shared by instances, or
- * null, which leaves tus its in-process locker for the single PGlite process.
+ * Creates the tus locker: shared through Postgres when instances share the
+ * database, tus's in-process one for the single PGlite process. Cleanup takes
+ * the same locks as requests do.
  */
-async function createLocker(config: Config, logger: Logger) {
+async function createLocker(config: Config, logger: Logger): Promise<Locker & { close?: () => Promise<void> }> {
   if (!config.databaseUrl) {
-    return null
+    return new MemoryLocker({ acquireLockTimeout: config.tusLockTimeoutMs })
   }
 
   const locker = new PostgresLocker({
@@ -105,6 +107,19 @@ async function createLocker(config: Config, logger: Logger) {
   await locker.start()
 
   return locker
+}
+
+/** Runs work under an upload's lock, asking any request holding it to finish early. */
+function lockRunner(locker: Locker): UploadLockRunner {
+  return async (storeKey, work) => {
+    const lock = locker.newLock(storeKey)
+    await lock.lock(new AbortController().signal, () => {})
+    try {
+      return await work()
+    } finally {
+      await lock.unlock()
+    }
+  }
 }
 
 export async function createGateway(
@@ -123,6 +138,7 @@ export async function createGateway(
   const uploadStore = createUploadStore(config, uploadCache)
   const datastore = new IngestDataStore(uploadStore, uploadCache)
   const pipeline = new IngestPipeline(objects, metadata, logger)
+  const locker = await createLocker(config, logger)
   const uploads = new ResumableUploads(
     pipeline,
     metadata,
@@ -130,15 +146,10 @@ export async function createGateway(
     uploadStore,
     logger,
     config.tusExpirationMs,
+    lockRunner(locker),
   )
   datastore.attach(uploads)
-  const locker = await createLocker(config, logger)
-  const tusServer = createTusServer({
-    datastore,
-    uploads,
-    locker: locker ?? undefined,
-    trustProxy: config.trustProxy,
-  })
+  const tusServer = createTusServer({ datastore, uploads, locker, trustProxy: config.trustProxy })
 
   const localUrls = localObjects
     ? new LocalFileUrls(
@@ -196,7 +207,7 @@ export async function createGateway(
       if (cleanupTimer) {
         clearInterval(cleanupTimer)
       }
-      await locker?.close()
+      await locker.close?.()
       await opened.close()
     },
   }

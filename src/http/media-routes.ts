@@ -117,6 +117,10 @@ export function createMediaRouter(options: MediaRoutesOptions): Router {
       } catch {
         throw notFound()
       }
+      // Keys are made of ids and never hold control characters, which Postgres text rejects.
+      if (/[\u0000-\u001f]/.test(key)) {
+        throw notFound()
+      }
       const file = await metadata.findFileByKey(key)
       if (!file) {
         throw notFound()

@@ -169,12 +169,8 @@ export function tusHandler(server: Server, tokens: TokenRepository, uploads: Res
     }
 
     const response = await server.handleWeb(new NodeRequest({ req: ctx.req, res: ctx.res }))
-    // tus sets Upload-Expires on POST and PATCH only; a HEAD of an unfinished upload gets it too.
     if (ctx.method === 'HEAD' && response.status === 200 && idInPath && ctx.state.principal) {
-      const expiry = await uploads.findExpiry(objectKeyFor(ctx.state.principal, idInPath))
-      if (expiry) {
-        response.headers.set('Upload-Expires', expiry.toUTCString())
-      }
+      await completeHeadResponse(uploads, objectKeyFor(ctx.state.principal, idInPath), response)
     }
     ctx.state.error = failures.get(ctx.req)
     // A creation-with-upload whose body failed returns no Location, so no client could resume it.
@@ -191,6 +187,26 @@ export function tusHandler(server: Server, tokens: TokenRepository, uploads: Res
     if (location) {
       ctx.state.uploadId = location.slice(location.lastIndexOf('/') + 1)
     }
+  }
+}
+
+/**
+ * Adds what tus leaves out of a HEAD: Upload-Expires of an unfinished upload.
+ * A HEAD that finds every byte stored also commits the file when an earlier
+ * request stored them but died before committing, since a client seeing the
+ * full offset sends nothing more.
+ */
+async function completeHeadResponse(uploads: ResumableUploads, storeKey: string, response: Response) {
+  const offset = response.headers.get('upload-offset')
+  if (offset !== null && offset === response.headers.get('upload-length')) {
+    await uploads.finishIfStored(storeKey)
+
+    return
+  }
+
+  const expiry = await uploads.findExpiry(storeKey)
+  if (expiry) {
+    response.headers.set('Upload-Expires', expiry.toUTCString())
   }
 }
 

@@ -31,6 +31,15 @@ function firstOf(metadata: UploadMetadata, keys: readonly string[]): string | nu
 
 /** Reads the facts of an upload from tus metadata, with the key names Uppy and tus-js-client use. */
 export function readUploadMetadata(metadata: UploadMetadata) {
+  // Postgres text and jsonb cannot hold NUL, and no metadata value needs one.
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value === 'string' && value.includes('\u0000')) {
+      throw new AppError('bad_request', `Invalid Upload-Metadata: the value of "${key}" contains a NUL character.`, {
+        details: { field: key },
+      })
+    }
+  }
+
   const fields: FileFields = {
     folder: parseFolder(metadata.folder),
     tags: parseTags(metadata.tags ? [metadata.tags] : []),
@@ -57,7 +66,13 @@ export function fileIdOfKey(storeKey: string): string {
 export interface UploadStore {
   write(body: Readable, storeKey: string, offset: number): Promise<number>
   remove(storeKey: string): Promise<void>
+  getUpload(storeKey: string): Promise<{ offset: number; size?: number }>
 }
+
+/** Runs work while holding the upload's tus lock, so no request writes it meanwhile. */
+export type UploadLockRunner = <T>(storeKey: string, work: () => Promise<T>) => Promise<T>
+
+const runUnlocked: UploadLockRunner = (_storeKey, work) => work()
 
 /**
  * The pipeline's steps for a resumable upload, which spread over many
@@ -72,6 +87,7 @@ export class ResumableUploads {
     private readonly store: UploadStore,
     private readonly logger: PipelineLogger,
     private readonly expirationMs: number,
+    private readonly runLocked: UploadLockRunner = runUnlocked,
   ) {}
 
   /** Admits a new upload (415, 413, 429, 400 for bad fields) and records it. */
@@ -143,9 +159,18 @@ export class ResumableUploads {
     try {
       const newOffset = await this.store.write(body.pipe(inspector), storeKey, offset)
       await this.metadata.saveInspection(upload.id, inspector.save(newOffset - offset))
+      if (upload.size === null) {
+        await this.reserveStoredBytes(upload, type, newOffset)
+      }
 
       return newOffset
     } catch (thrown) {
+      // Every byte was stored and the store closed its upload, but the process died before
+      // the commit: a repeated last PATCH cannot write again, and tus then finishes it.
+      if (verdict === null && (await this.isFullyStored(upload, offset))) {
+        return offset
+      }
+
       const error = verdict ?? thrown
       if (isAppError(error) && !error.isServerError) {
         await this.abort(upload, () => this.store.remove(storeKey))
@@ -154,6 +179,15 @@ export class ResumableUploads {
       await this.metadata.saveInspection(upload.id, null)
       throw error
     }
+  }
+
+  /**
+   * Reserves what a deferred upload has stored so far, so its bytes count
+   * against the quota before its length is known. An upload past the quota
+   * ends here; it overshoots by at most one request.
+   */
+  private async reserveStoredBytes(upload: UploadRecord, type: MediaType, storedBytes: number) {
+    await this.pipeline.reserve(admissionOf(upload, type).principal, upload.id, storedBytes)
   }
 
   private async createInspector(upload: UploadRecord, type: MediaType, offset: number) {
@@ -284,14 +318,62 @@ export class ResumableUploads {
     await this.abort(upload, () => this.store.remove(storeKey))
   }
 
-  /** Aborts every unfinished upload past its expiry; returns how many. */
+  /**
+   * Ends every unfinished upload past its expiry, under its tus lock so no
+   * request is writing it; returns how many. An upload whose bytes are all
+   * stored but never committed (the process died in between) is committed.
+   */
   async cleanupExpired(now = new Date()) {
     const expired = await this.metadata.listExpiredUploads(now)
     for (const upload of expired) {
-      await this.abort(upload, () => this.store.remove(upload.storeKey))
+      await this.runLocked(upload.storeKey, async () => {
+        const current = await this.metadata.findUpload(upload.id)
+        if (current?.status !== 'open') {
+          return
+        }
+        if (await this.isFullyStored(current)) {
+          await this.finish(current.storeKey).catch((error) => {
+            this.logger.warn({ type: 'cleanup', uploadId: current.id, err: error }, 'could not commit a stored upload')
+          })
+
+          return
+        }
+        await this.abort(current, () => this.store.remove(current.storeKey))
+      })
     }
 
     return expired.length
+  }
+
+  /**
+   * Checks that the store holds every byte of an upload as a finished object:
+   * S3 has the object only once the multipart upload is complete.
+   */
+  private async isFullyStored(upload: UploadRecord, offset?: number): Promise<boolean> {
+    if (upload.size === null || (offset !== undefined && offset !== upload.size)) {
+      return false
+    }
+
+    const stored = await this.store.getUpload(upload.storeKey).catch(() => null)
+    if (stored === null || stored.offset !== upload.size) {
+      return false
+    }
+
+    return this.objects.exists(upload.storeKey).catch(() => false)
+  }
+
+  /**
+   * Commits an upload found complete in the store but not in the database,
+   * as after a crash between the two; does nothing for any other upload.
+   */
+  async finishIfStored(storeKey: string) {
+    const upload = await this.metadata.findUpload(fileIdOfKey(storeKey))
+    if (!upload || upload.storeKey !== storeKey || upload.status !== 'open') {
+      return
+    }
+    if (await this.isFullyStored(upload)) {
+      await this.finish(storeKey)
+    }
   }
 }
 

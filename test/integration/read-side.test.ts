@@ -98,6 +98,41 @@ Delete('removes the row and the object', async () => {
   assert.is(again.status, 404)
 })
 
+Delete('forgets a deleted tus upload', async () => {
+  const test = await getGateway()
+  const tenant = await createTenant()
+  const bytes = readFixture('fixture.png')
+  const created = await fetch(`${test.url}/media/uploads`, {
+    method: 'POST',
+    headers: {
+      ...tenant.auth,
+      'Tus-Resumable': '1.0.0',
+      'Upload-Length': String(bytes.length),
+      'Upload-Metadata': `filename ${Buffer.from('a.png').toString('base64')},filetype ${Buffer.from('image/png').toString('base64')}`,
+      'Content-Type': 'application/offset+octet-stream',
+    },
+    body: new Uint8Array(bytes),
+  })
+  const location = created.headers.get('location') ?? ''
+  const tusHeaders = { ...tenant.auth, 'Tus-Resumable': '1.0.0' }
+  assert.is((await fetch(location, { method: 'HEAD', headers: tusHeaders })).status, 200)
+
+  const id = location.slice(location.lastIndexOf('/') + 1)
+  assert.is((await fetch(`${test.url}/media/${id}`, { method: 'DELETE', headers: tenant.auth })).status, 204)
+  assert.is((await fetch(location, { method: 'HEAD', headers: tusHeaders })).status, 404)
+  assert.equal(await findLeftovers(tenant.projectId), NOTHING_LEFT)
+})
+
+Delete('answers a NUL in a file path with 404', async () => {
+  const test = await getGateway()
+  if (test.isS3) {
+    return
+  }
+  const response = await fetch(`${test.url}/files/p_x/live/f_x%00`)
+
+  assert.is(response.status, 404)
+})
+
 const Private = suite('private file URLs')
 
 Private('signs private URLs and checks them', async () => {

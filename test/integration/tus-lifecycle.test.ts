@@ -276,6 +276,63 @@ Resume('reads back when the saved hash is lost', async () => {
   assert.is(file.sha256, sha256Of(bytes))
 })
 
+/** Puts a finished upload back as a crash between storing and committing would leave it. */
+async function undoCommit(test: TestGateway, tenant: TestTenant, location: string, size: number) {
+  const id = location.slice(location.lastIndexOf('/') + 1)
+  const knex = test.gateway.database.knex
+  await knex('files').where({ id }).delete()
+  await knex('usage').where({ project_id: tenant.projectId }).update({ used: 0 })
+  await knex('uploads').where({ id }).update({ status: 'open' })
+  await knex('quota_reservations').insert({ upload_id: id, project_id: tenant.projectId, mode: 'live', bytes: size })
+}
+
+for (const [name, recover] of [
+  ['commits a stored upload on HEAD', (location: string, tenant: TestTenant) => head(location, tenant)],
+  [
+    'commits a stored upload on a repeated PATCH',
+    (location: string, tenant: TestTenant, size: number) => patch(location, tenant, size, new Uint8Array(0)),
+  ],
+] as const) {
+  Resume(name, async () => {
+    const test = await getGateway()
+    const tenant = await createTenant(['media:read', 'media:write', 'usage:read'])
+    const bytes = readFixture('fixture.mp4')
+    const { location } = await create(test.url, tenant, {
+      'Upload-Length': String(bytes.length),
+      'Upload-Metadata': metadataOf('a.mp4', 'video/mp4'),
+    })
+    assert.is((await patch(location, tenant, 0, bytes)).status, 204)
+    await undoCommit(test, tenant, location, bytes.length)
+
+    const response = await recover(location, tenant, bytes.length)
+    assert.ok(response.status === 200 || response.status === 204, `status ${response.status}`)
+    const file = await fileOf(tenant, location)
+    assert.is(file.sha256, sha256Of(bytes))
+    const usage = await fetch(`${test.url}/usage`, { headers: tenant.auth }).then((reply) => reply.json())
+    assert.is(usage.quotas[0].used, bytes.length)
+    const leftovers = await findLeftovers(tenant.projectId)
+    assert.is(leftovers.reservations, 0)
+    assert.is(leftovers.openUploads, 0)
+  })
+}
+
+Deferred('counts deferred bytes against the quota', async () => {
+  const test = await getGateway()
+  const tenant = await createTenant()
+  await setStorageUsed(tenant, test.config.quotaStorageBytes - 1_000_000)
+  const { location } = await create(test.url, tenant, {
+    'Upload-Defer-Length': '1',
+    'Upload-Metadata': metadataOf('a.mp4', 'video/mp4'),
+  })
+  const bytes = Buffer.concat([readFixture('fixture.mp4'), Buffer.alloc(2_000_000)])
+  const response = await patch(location, tenant, 0, bytes)
+  const error = await response.json()
+
+  assert.is(response.status, 429)
+  assert.is(error.error.code, 'quota_exceeded')
+  assert.equal(await findLeftovers(tenant.projectId), NOTHING_LEFT)
+})
+
 const Sniffing = suite('tus early sniffing')
 
 Sniffing('rejects after one small chunk', async () => {

@@ -225,6 +225,15 @@ Rejections('rejects an unsupported type at creation', async () => {
   assert.equal(await findLeftovers(tenant.projectId), NOTHING_LEFT)
 })
 
+Rejections('rejects NUL in metadata at creation', async () => {
+  const tenant = await createTenant()
+  const response = await createUpload(tenant, 100, { filename: 'a\u0000b.png', filetype: 'image/png' })
+  const error = await expectEnvelope(response, 400, 'bad_request')
+
+  assert.is(error.field, 'filename')
+  assert.equal(await findLeftovers(tenant.projectId), NOTHING_LEFT)
+})
+
 Rejections('rejects a length over the limit at creation', async () => {
   const tenant = await createTenant()
   const response = await createUpload(tenant, 500_000_001, { filename: 'a.mp4', filetype: 'video/mp4' })
