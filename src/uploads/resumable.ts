@@ -346,8 +346,8 @@ export class ResumableUploads {
   }
 
   /**
-   * Checks that the store holds every byte of an upload as a finished object:
-   * S3 has the object only once the multipart upload is complete.
+   * Checks that the store contains every byte of an upload as a finished
+   * object. S3 has the object only once the multipart upload is complete.
    */
   private async isFullyStored(upload: UploadRecord, offset?: number): Promise<boolean> {
     if (upload.size === null || (offset !== undefined && offset !== upload.size)) {
@@ -364,7 +364,7 @@ export class ResumableUploads {
 
   /**
    * Commits an upload found complete in the store but not in the database,
-   * as after a crash between the two; does nothing for any other upload.
+   * as after a crash between the two. Any other upload is left as it is.
    */
   async finishIfStored(storeKey: string) {
     const upload = await this.metadata.findUpload(fileIdOfKey(storeKey))
