@@ -43,6 +43,7 @@ const ENV_SCHEMA = z.object({
   SIGNED_URL_TTL_SECONDS: integer(1).pipe(z.number().max(7 * 24 * 60 * 60)).default(3600),
   SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TRUST_PROXY: booleanString.default(false),
+  CORS_ALLOWED_ORIGINS: z.string().min(1).default('*'),
   REQUEST_ID_HEADER: z.string().min(1).default('x-request-id'),
 })
 
@@ -84,6 +85,8 @@ export interface Config {
   /** Key for URLs the gateway signs itself; null means one kept in the data folder. */
   signingSecret: string | null
   trustProxy: boolean
+  /** Origins that browsers may call from: any, or an exact list. */
+  corsAllowedOrigins: '*' | readonly string[]
   requestIdHeader: string
 }
 
@@ -135,6 +138,28 @@ function readTiersFile(path: string): Tiers {
   }
 
   return createTiers(result.data)
+}
+
+/** Parses `*` or a comma-separated list of origins such as `https://app.example.com`. */
+function parseOrigins(value: string): '*' | readonly string[] {
+  if (value.trim() === '*') {
+    return '*'
+  }
+
+  const origins = value.split(',').map((origin) => origin.trim()).filter(Boolean)
+  for (const origin of origins) {
+    let parsed: URL
+    try {
+      parsed = new URL(origin)
+    } catch {
+      throw new ConfigError(`CORS_ALLOWED_ORIGINS: "${origin}" is not an origin such as https://app.example.com.`)
+    }
+    if (parsed.origin !== origin) {
+      throw new ConfigError(`CORS_ALLOWED_ORIGINS: "${origin}" is not an origin; use "${parsed.origin}".`)
+    }
+  }
+
+  return Object.freeze(origins)
 }
 
 function defaultPublicMediaUrl(env: Env, s3: S3Config | null): string {
@@ -192,6 +217,7 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
     signedUrlTtlSeconds: env.SIGNED_URL_TTL_SECONDS,
     signingSecret: env.SIGNING_SECRET ?? null,
     trustProxy: env.TRUST_PROXY,
+    corsAllowedOrigins: parseOrigins(env.CORS_ALLOWED_ORIGINS),
     requestIdHeader: env.REQUEST_ID_HEADER.toLowerCase(),
   })
 }

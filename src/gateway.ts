@@ -149,7 +149,13 @@ export async function createGateway(
     lockRunner(locker),
   )
   datastore.attach(uploads)
-  const tusServer = createTusServer({ datastore, uploads, locker, trustProxy: config.trustProxy })
+  const tusServer = createTusServer({
+    datastore,
+    uploads,
+    locker,
+    trustProxy: config.trustProxy,
+    corsOrigins: config.corsAllowedOrigins,
+  })
 
   const localUrls = localObjects
     ? new LocalFileUrls(
@@ -179,6 +185,7 @@ export async function createGateway(
     localFiles: localObjects && localUrls ? { objects: localObjects, urls: localUrls } : null,
     trustProxy: config.trustProxy,
     requestIdHeader: config.requestIdHeader,
+    corsOrigins: config.corsAllowedOrigins,
   })
 
   const cleanupTimer =

@@ -10,6 +10,7 @@ import type { LocalObjectStore } from '../storage/local-object-store.js'
 import type { ObjectStore } from '../uploads/ports.js'
 import type { IngestPipeline } from '../uploads/pipeline.js'
 import type { ResumableUploads } from '../uploads/resumable.js'
+import { type CorsOrigins, cors } from './cors.js'
 import { createMediaRouter } from './media-routes.js'
 import { errorEnvelope, requestId, requestLog } from './middleware.js'
 import { TUS_PATH, tusHandler } from './tus.js'
@@ -26,6 +27,7 @@ export interface AppOptions {
   localFiles: { objects: LocalObjectStore; urls: LocalFileUrls } | null
   trustProxy: boolean
   requestIdHeader: string
+  corsOrigins: CorsOrigins
 }
 
 /** Builds the Koa app: request id, request log, error envelope, then the routes. */
@@ -36,6 +38,7 @@ export function createApp(options: AppOptions): Koa {
 
   app.use(requestId(options.requestIdHeader))
   app.use(requestLog(options.logger))
+  app.use(cors(options.corsOrigins))
   app.use(errorEnvelope())
 
   const tus = tusHandler(options.tusServer, options.tokens, options.uploads)

@@ -228,4 +228,14 @@ configSuite('strips trailing slashes from media URL', () => {
   assert.is(config.publicMediaUrl, 'https://cdn.example.com/media')
 })
 
+configSuite('validates CORS origins', () => {
+  assert.is(loadConfig({ CORS_ALLOWED_ORIGINS: '*' }).corsAllowedOrigins, '*')
+  assert.equal(loadConfig({ CORS_ALLOWED_ORIGINS: 'https://a.example, http://127.0.0.1:5173' }).corsAllowedOrigins, [
+    'https://a.example',
+    'http://127.0.0.1:5173',
+  ])
+  assert.match(loadError({ CORS_ALLOWED_ORIGINS: 'https://a.example/path' }).message, /CORS_ALLOWED_ORIGINS/)
+  assert.match(loadError({ CORS_ALLOWED_ORIGINS: 'not a url' }).message, /CORS_ALLOWED_ORIGINS/)
+})
+
 configSuite.run()
