@@ -3,7 +3,9 @@
  * PGlite, S3 or the data folder), wires the pipeline to both doors, and owns
  * everything that must be closed.
  */
+import { access, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { HeadBucketCommand } from '@aws-sdk/client-s3'
 import { FileStore } from '@tus/file-store'
 import { S3Store } from '@tus/s3-store'
 import { MemoryLocker } from '@tus/server'
@@ -17,6 +19,7 @@ import { PostgresLocker } from './db/postgres-locker.js'
 import { PostgresUploadCache } from './db/tus-upload-cache.js'
 import { TokenRepository } from './db/token-repo.js'
 import { createApp } from './http/app.js'
+import { GatewayMetrics } from './http/metrics.js'
 import { createTusServer } from './http/tus.js'
 import type { Logger } from './logger.js'
 import { IngestDataStore } from './storage/ingest-datastore.js'
@@ -132,6 +135,9 @@ export async function createGateway(
   const metadata = new KnexMetadataRepository(database.knex, config.tiers)
   const tokens = new TokenRepository(database.knex)
   const localObjects = config.s3 ? null : new LocalObjectStore(join(config.dataDir, 'objects'))
+  if (localObjects) {
+    await mkdir(localObjects.directory, { recursive: true })
+  }
   const objects: ObjectStore = config.s3 ? new S3ObjectStore(config.s3) : (localObjects as LocalObjectStore)
 
   const uploadCache = config.databaseUrl ? new PostgresUploadCache(database.knex) : null
@@ -186,6 +192,17 @@ export async function createGateway(
     trustProxy: config.trustProxy,
     requestIdHeader: config.requestIdHeader,
     corsOrigins: config.corsAllowedOrigins,
+    metrics: new GatewayMetrics(),
+    readinessChecks: {
+      database: () => database.knex.raw('select 1'),
+      storage: localObjects
+        ? () => access(localObjects.directory)
+        : () => {
+            const store = objects as S3ObjectStore
+
+            return store.client.send(new HeadBucketCommand({ Bucket: store.bucket }))
+          },
+    },
   })
 
   const cleanupTimer =

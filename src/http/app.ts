@@ -12,6 +12,8 @@ import type { IngestPipeline } from '../uploads/pipeline.js'
 import type { ResumableUploads } from '../uploads/resumable.js'
 import { type CorsOrigins, cors } from './cors.js'
 import { createMediaRouter } from './media-routes.js'
+import { type GatewayMetrics, measureUploads } from './metrics.js'
+import { type ReadinessChecks, checkReadiness } from './readiness.js'
 import { errorEnvelope, requestId, requestLog } from './middleware.js'
 import { TUS_PATH, tusHandler } from './tus.js'
 
@@ -28,6 +30,8 @@ export interface AppOptions {
   trustProxy: boolean
   requestIdHeader: string
   corsOrigins: CorsOrigins
+  metrics: GatewayMetrics
+  readinessChecks: ReadinessChecks
 }
 
 /** Builds the Koa app: request id, request log, error envelope, then the routes. */
@@ -39,6 +43,7 @@ export function createApp(options: AppOptions): Koa {
   app.use(requestId(options.requestIdHeader))
   app.use(requestLog(options.logger))
   app.use(cors(options.corsOrigins))
+  app.use(measureUploads(options.metrics))
   app.use(errorEnvelope())
 
   const tus = tusHandler(options.tusServer, options.tokens, options.uploads)
@@ -54,6 +59,13 @@ export function createApp(options: AppOptions): Koa {
   const router = new Router()
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' }
+  })
+  router.get('/readyz', async (ctx) => {
+    ctx.body = await checkReadiness(options.readinessChecks)
+  })
+  router.get('/metrics', async (ctx) => {
+    ctx.type = options.metrics.registry.contentType
+    ctx.body = await options.metrics.registry.metrics()
   })
   const media = createMediaRouter(options)
   app.use(router.routes())

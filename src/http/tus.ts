@@ -26,6 +26,8 @@ export const TUS_PATH = '/media/uploads'
 
 const principals = new WeakMap<IncomingMessage, Principal>()
 const failures = new WeakMap<IncomingMessage, AppError>()
+/** Requests that committed their upload's file, for metrics. */
+const finishedRequests = new WeakSet<IncomingMessage>()
 /** Uploads created by a request, so a creation-with-upload that fails can be removed. */
 const createdKeys = new WeakMap<IncomingMessage, string>()
 
@@ -101,8 +103,9 @@ export function createTusServer(options: TusServerOptions): Server {
 
       return { metadata: { ...upload.metadata, contentType: record.declaredType } }
     },
-    onUploadFinish: async (_req, upload) => {
+    onUploadFinish: async (req, upload) => {
       await options.uploads.finish(upload.id)
+      finishedRequests.add(nodeRequestOf(req))
 
       return {}
     },
@@ -181,6 +184,7 @@ export function tusHandler(server: Server, tokens: TokenRepository, uploads: Res
       await completeHeadResponse(uploads, objectKeyFor(ctx.state.principal, idInPath), response)
     }
     ctx.state.error = failures.get(ctx.req)
+    ctx.state.isUploadFinished = finishedRequests.has(ctx.req)
     // A creation-with-upload whose body failed returns no Location, so no client could resume it.
     const createdKey = createdKeys.get(ctx.req)
     if (ctx.method === 'POST' && response.status >= 400 && createdKey) {
