@@ -9,8 +9,25 @@ export interface Sha256 {
   save(): string | null
 }
 
+/**
+ * Benchmarking switch, not a setting: with MEDIA_GATEWAY_BENCH_SKIP_SHA256=1
+ * in the environment no byte is hashed and every file records 64 zeros as its
+ * SHA-256. `npm run bench` sets it on a second gateway to measure what hashing
+ * costs; nothing else may.
+ */
+const isHashingSkipped = process.env.MEDIA_GATEWAY_BENCH_SKIP_SHA256 === '1'
+
+const SKIPPED_SHA256: Sha256 = {
+  update: () => {},
+  digestHex: () => '0'.repeat(64),
+  save: () => 'skipped',
+}
+
 /** Node's own SHA-256: fast, but its state cannot leave the process. */
 export function createStreamingSha256(): Sha256 {
+  if (isHashingSkipped) {
+    return SKIPPED_SHA256
+  }
   const hash = createHash('sha256')
 
   return {
@@ -25,6 +42,9 @@ export function createStreamingSha256(): Sha256 {
  * the next, on this process or another one.
  */
 export async function createResumableSha256(savedState?: string): Promise<Sha256> {
+  if (isHashingSkipped) {
+    return SKIPPED_SHA256
+  }
   const hasher = await createSHA256()
   hasher.init()
   if (savedState) {
