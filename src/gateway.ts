@@ -7,7 +7,6 @@ import { access, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { HeadBucketCommand } from '@aws-sdk/client-s3'
 import { FileStore } from '@tus/file-store'
-import { S3Store } from '@tus/s3-store'
 import { MemoryLocker } from '@tus/server'
 import type { DataStore, Locker } from '@tus/utils'
 import type Koa from 'koa'
@@ -16,7 +15,7 @@ import { type DataDirLock, lockDataDir } from './db/data-dir-lock.js'
 import { type Database, migrateLatest, openDatabase } from './db/database.js'
 import { KnexMetadataRepository } from './db/metadata-repo.js'
 import { PostgresLocker } from './db/postgres-locker.js'
-import { PostgresUploadCache } from './db/tus-upload-cache.js'
+import { S3UploadStateRepository } from './db/s3-upload-state.js'
 import { TokenRepository } from './db/token-repo.js'
 import { createApp } from './http/app.js'
 import { GatewayMetrics } from './http/metrics.js'
@@ -25,7 +24,8 @@ import type { Logger } from './logger.js'
 import { IngestDataStore } from './storage/ingest-datastore.js'
 import { LocalFileUrls, S3FileUrls, loadOrCreateSigningKey } from './storage/file-urls.js'
 import { LocalObjectStore } from './storage/local-object-store.js'
-import { S3ObjectStore, s3ClientConfig } from './storage/s3.js'
+import { S3ObjectStore } from './storage/s3.js'
+import { S3UploadStore } from './storage/s3-upload-store.js'
 import { IngestPipeline } from './uploads/pipeline.js'
 import type { ObjectStore } from './uploads/ports.js'
 import { ResumableUploads, type UploadLockRunner } from './uploads/resumable.js'
@@ -70,18 +70,15 @@ export async function openConfiguredDatabase(config: Config, options: GatewayOpt
   }
 }
 
-function createUploadStore(config: Config, cache: PostgresUploadCache | null): DataStore {
+function createUploadStore(config: Config, database: Database, objects: ObjectStore): DataStore {
   if (config.s3) {
-    return new S3Store({
-      partSize: config.s3.partSizeBytes,
-      expirationPeriodInMilliseconds: config.tusExpirationMs,
-      // Expiry is tracked in the database; S3 object tags would cost a request per part.
-      useTags: false,
-      // Instances share Postgres, so they share the cache there too: another instance may
-      // change an upload's .info. With PGlite there is one process, so S3Store's own
-      // in-memory cache is safe.
-      ...(cache ? { cache } : {}),
-      s3ClientConfig: { ...s3ClientConfig(config.s3), bucket: config.s3.bucket },
+    // Upload state lives in the database that every instance shares, so no PATCH reads it from S3.
+    return new S3UploadStore({
+      client: (objects as S3ObjectStore).client,
+      bucket: config.s3.bucket,
+      partSizeBytes: config.s3.partSizeBytes,
+      expirationMs: config.tusExpirationMs,
+      states: new S3UploadStateRepository(database.knex),
     })
   }
 
@@ -140,9 +137,8 @@ export async function createGateway(
   }
   const objects: ObjectStore = config.s3 ? new S3ObjectStore(config.s3) : (localObjects as LocalObjectStore)
 
-  const uploadCache = config.databaseUrl ? new PostgresUploadCache(database.knex) : null
-  const uploadStore = createUploadStore(config, uploadCache)
-  const datastore = new IngestDataStore(uploadStore, uploadCache)
+  const uploadStore = createUploadStore(config, database, objects)
+  const datastore = new IngestDataStore(uploadStore)
   const pipeline = new IngestPipeline(objects, metadata, logger)
   const locker = await createLocker(config, logger)
   const uploads = new ResumableUploads(

@@ -170,8 +170,8 @@ export class KnexMetadataRepository implements MetadataRepository {
       const file = toFileRecord(row)
       await trx('files').where({ id }).delete()
       await trx('uploads').where({ id }).delete()
-      // S3Store's cached .info would let a tus HEAD still find the deleted upload.
-      await trx('tus_upload_cache').where({ key: file.key }).delete()
+      // The S3 upload state would let a tus HEAD still find the deleted upload.
+      await trx('tus_s3_uploads').where({ key: file.key }).delete()
       await this.quotas.refund(trx, file, new Date())
 
       return file

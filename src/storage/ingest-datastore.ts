@@ -1,11 +1,11 @@
 /**
- * A tus datastore that wraps the real one (FileStore or S3Store) and sends
+ * A tus datastore that wraps the real one (FileStore or S3UploadStore) and sends
  * every byte through the ingest pipeline. The tus upload id is the datastore
  * key `<project>/<mode>/<file id>`, the same key the finished object keeps, so
  * a finished upload needs no copy.
  */
 import type { Readable } from 'node:stream'
-import { DataStore, ERRORS, type KvStore, type Upload } from '@tus/utils'
+import { DataStore, ERRORS, type Upload } from '@tus/utils'
 import type { ResumableUploads } from '../uploads/resumable.js'
 import { fileIdOfKey } from '../uploads/resumable.js'
 
@@ -21,15 +21,7 @@ export class IngestDataStore extends DataStore {
   private readonly inner: DataStore
   private uploads: ResumableUploads | null = null
 
-  /**
-   * @param cache S3Store's shared metadata cache, if any. S3Store updates a
-   *   declared length in its cached object in place, which a cache outside the
-   *   process does not see, so the entry is dropped after each declaration.
-   */
-  constructor(
-    inner: DataStore,
-    private readonly cache: KvStore<unknown> | null = null,
-  ) {
+  constructor(inner: DataStore) {
     super()
     this.inner = inner
     this.extensions = inner.extensions.filter((name) => SUPPORTED_EXTENSIONS.includes(name))
@@ -76,7 +68,6 @@ export class IngestDataStore extends DataStore {
   override async declareUploadLength(id: string, size: number): Promise<void> {
     await this.pipeline.declareLength(id, size)
     await this.inner.declareUploadLength(id, size)
-    await this.cache?.delete(id)
   }
 
   override getExpiration(): number {

@@ -1,7 +1,7 @@
 /**
  * S3 access shared by the multipart door (lib-storage) and the tus datastore.
- * Objects live at their key; a tus upload also keeps `<key>.info` beside the
- * object and `<key>.part` while a part is incomplete.
+ * Objects live at their key. An unfinished tus upload keeps the bytes too few
+ * for a multipart part in a tail object `<key>.part.<part number>`.
  */
 import {
   DeleteObjectsCommand,
@@ -89,7 +89,7 @@ export class S3ObjectStore implements ObjectStore {
     await this.client.send(
       new DeleteObjectsCommand({
         Bucket: this.bucket,
-        Delete: { Objects: [{ Key: key }, { Key: `${key}.info` }, { Key: `${key}.part` }], Quiet: true },
+        Delete: { Objects: [{ Key: key }], Quiet: true },
       }),
     )
   }

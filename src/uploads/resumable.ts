@@ -59,7 +59,7 @@ export function fileIdOfKey(storeKey: string): string {
 }
 
 /**
- * The resumable upload store underneath (tus FileStore or S3Store), keyed by
+ * The resumable upload store underneath (tus FileStore or S3UploadStore), keyed by
  * the datastore key: it writes bytes at an offset and removes an unfinished
  * upload with everything it holds, an open S3 multipart upload included.
  */
