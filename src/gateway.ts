@@ -156,7 +156,6 @@ export async function createGateway(
     uploads,
     locker,
     trustProxy: config.trustProxy,
-    corsOrigins: config.corsAllowedOrigins,
   })
 
   const localUrls = localObjects

@@ -38,23 +38,25 @@ export type CorsOrigins = '*' | readonly string[]
 /**
  * CORS for every route, errors included, so a page on another origin can read
  * a `quota_exceeded` body as well as a file object. Tokens travel in a header,
- * not in cookies, so credentials are never allowed. Preflights outside the tus
- * path are answered here; tus answers its own with the same origins.
+ * not in cookies, so credentials are never allowed. Every preflight is
+ * handled here, the tus path's included, because @tus/server sends the first
+ * allowed origin to a disallowed one instead of no CORS headers at all.
  */
 export function cors(origins: CorsOrigins) {
   return async (ctx: Context, next: Next) => {
     const origin = ctx.get('origin')
     const isAllowed = origin !== '' && (origins === '*' || origins.includes(origin))
+    // With a list of origins the CORS headers depend on Origin, so caches must key responses by it.
+    if (origins !== '*') {
+      ctx.vary('Origin')
+    }
     if (isAllowed) {
       ctx.set('Access-Control-Allow-Origin', origins === '*' ? '*' : origin)
       ctx.set('Access-Control-Expose-Headers', EXPOSED_HEADERS.join(', '))
-      if (origins !== '*') {
-        ctx.vary('Origin')
-      }
     }
 
     const isPreflight = ctx.method === 'OPTIONS' && ctx.get('access-control-request-method') !== ''
-    if (isPreflight && !ctx.path.startsWith('/media/uploads')) {
+    if (isPreflight) {
       if (isAllowed) {
         ctx.set('Access-Control-Allow-Methods', ALLOWED_METHODS)
         ctx.set('Access-Control-Allow-Headers', ALLOWED_HEADERS.join(', '))

@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web'
 import { Server, type ServerOptions } from '@tus/server'
-import { type DataStore, HEADERS, type Locker } from '@tus/utils'
+import type { DataStore, Locker } from '@tus/utils'
 import type { Context } from 'koa'
 import { NodeRequest } from 'srvx/node'
 import type { TokenRepository } from '../db/token-repo.js'
@@ -18,9 +18,6 @@ import type { Principal } from '../uploads/ports.js'
 import type { ResumableUploads } from '../uploads/resumable.js'
 import { readUploadMetadata } from '../uploads/resumable.js'
 import { authenticateRequest } from './auth.js'
-import { type CorsOrigins, EXPOSED_HEADERS } from './cors.js'
-
-const TUS_EXPOSED = new Set<string>(HEADERS)
 
 export const TUS_PATH = '/media/uploads'
 
@@ -61,7 +58,6 @@ export interface TusServerOptions {
   uploads: ResumableUploads
   locker?: Locker
   trustProxy: boolean
-  corsOrigins: CorsOrigins
 }
 
 export function createTusServer(options: TusServerOptions): Server {
@@ -70,10 +66,6 @@ export function createTusServer(options: TusServerOptions): Server {
     datastore: options.datastore,
     locker: options.locker as Locker,
     respectForwardedHeaders: options.trustProxy,
-    // tus allows any origin when given none, and otherwise echoes an allowed one.
-    allowedOrigins: options.corsOrigins === '*' ? undefined : [...options.corsOrigins],
-    // tus's own list lacks Upload-Expires, which a browser client needs to read.
-    exposedHeaders: EXPOSED_HEADERS.filter((name) => !TUS_EXPOSED.has(name)),
     // A finished upload is a file, not an upload in progress, so tus termination rejects it.
     disableTerminationForFinishedUploads: true,
     namingFunction: (req) => objectKeyFor(principalOf(req), createFileId()),
@@ -225,7 +217,8 @@ async function completeHeadResponse(uploads: ResumableUploads, storeKey: string,
 async function sendResponse(ctx: Context, response: Response) {
   ctx.status = response.status
   for (const [name, value] of response.headers) {
-    if (name !== 'content-length') {
+    // The cors middleware has set the CORS headers for an allowed origin, and none for another.
+    if (name !== 'content-length' && !name.startsWith('access-control-')) {
       ctx.set(name, value)
     }
   }

@@ -110,8 +110,8 @@ export async function createTenant(
 }
 
 /** Sets the committed storage usage of a tenant, to bring it near its quota. */
-export async function setStorageUsed(tenant: TestTenant, usedBytes: number) {
-  const { gateway } = await getGateway()
+export async function setStorageUsed(tenant: TestTenant, usedBytes: number, target?: TestGateway) {
+  const { gateway } = target ?? (await getGateway())
   await gateway.database.knex('usage').insert({
     project_id: tenant.projectId,
     mode: tenant.mode,
