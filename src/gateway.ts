@@ -18,6 +18,7 @@ import { PostgresLocker } from './db/postgres-locker.js'
 import { S3UploadStateRepository } from './db/s3-upload-state.js'
 import { TokenRepository } from './db/token-repo.js'
 import { createApp } from './http/app.js'
+import { findDemoPageDir } from './http/demo-page.js'
 import { GatewayMetrics } from './http/metrics.js'
 import { createTusServer } from './http/tus.js'
 import type { Logger } from './logger.js'
@@ -198,6 +199,7 @@ export async function createGateway(
             return store.client.send(new HeadBucketCommand({ Bucket: store.bucket }))
           },
     },
+    demoPageDir: findDemoPageDir(),
   })
 
   const cleanupTimer =

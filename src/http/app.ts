@@ -11,6 +11,7 @@ import type { ObjectStore } from '../uploads/ports.js'
 import type { IngestPipeline } from '../uploads/pipeline.js'
 import type { ResumableUploads } from '../uploads/resumable.js'
 import { type CorsOrigins, cors } from './cors.js'
+import { createDemoPageRouter } from './demo-page.js'
 import { createMediaRouter } from './media-routes.js'
 import { type GatewayMetrics, measureUploads } from './metrics.js'
 import { type ReadinessChecks, checkReadiness } from './readiness.js'
@@ -32,6 +33,8 @@ export interface AppOptions {
   corsOrigins: CorsOrigins
   metrics: GatewayMetrics
   readinessChecks: ReadinessChecks
+  /** Folder of the built demo page served at `/`; null serves no page. */
+  demoPageDir: string | null
 }
 
 /** Builds the Koa app: request id, request log, error envelope, then the routes. */
@@ -71,6 +74,9 @@ export function createApp(options: AppOptions): Koa {
   app.use(router.routes())
   app.use(media.routes())
   app.use(media.allowedMethods())
+  if (options.demoPageDir) {
+    app.use(createDemoPageRouter(options.demoPageDir).routes())
+  }
   app.use((ctx) => {
     throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}.`)
   })
