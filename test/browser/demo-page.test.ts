@@ -35,10 +35,16 @@ let api: TestGateway | null = null
 let filesDir = ''
 
 Browser.before(async () => {
+  try {
+    browser = await launchChromium()
+  } catch (error) {
+    // uvu counts a failed before hook as failed tests but prints no error, so print the reason here.
+    console.error(`\nbrowser tests failed: Chromium did not start: ${(error as Error).message}`)
+    throw error
+  }
   pageServer = await getGateway()
   api = await startGateway({ CORS_ALLOWED_ORIGINS: pageServer.url })
   filesDir = await mkdtemp(join(tmpdir(), 'media-gateway-browser-files-'))
-  browser = await launchChromium()
 })
 
 Browser.after(async () => {
@@ -46,7 +52,9 @@ Browser.after(async () => {
   if (api) {
     await stopGateway(api)
   }
-  await rm(filesDir, { recursive: true, force: true })
+  if (filesDir) {
+    await rm(filesDir, { recursive: true, force: true })
+  }
 })
 
 /** Opens the page with empty storage and fills in the API base, the token and the door. */

@@ -1,6 +1,7 @@
 /**
  * Debian's Chromium driven by playwright-core, for the demo page's tests. No
- * browser is ever downloaded: the tests use /usr/bin/chromium or do not run.
+ * browser is ever downloaded: the tests use /usr/bin/chromium (or the
+ * CHROMIUM_PATH variable's) or do not run.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
@@ -9,7 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type BrowserContext, chromium } from 'playwright-core'
 
-export const CHROMIUM_PATH = '/usr/bin/chromium'
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium'
 
 const CHROMIUM_ARGS = [
   '--headless',
