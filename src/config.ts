@@ -40,6 +40,7 @@ const ENV_SCHEMA = z.object({
   QUOTA_STORAGE_BYTES: integer(0).default(10 * GIB),
   QUOTA_UPLOAD_BYTES_PER_MONTH: integer(0).default(100 * GIB),
   TIERS_FILE: z.string().min(1).optional(),
+  MAX_FILE_BYTES: integer(1).optional(),
   SIGNED_URL_TTL_SECONDS: integer(1).pipe(z.number().max(7 * 24 * 60 * 60)).default(3600),
   SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   TRUST_PROXY: booleanString.default(false),
@@ -80,6 +81,8 @@ export interface Config {
   quotaUploadBytesPerMonth: number
   /** Quota tiers by name, from TIERS_FILE or built from the QUOTA_* defaults. */
   tiers: Tiers
+  /** A cap on every category's size limit, in bytes; null keeps the category limits. */
+  maxFileBytes: number | null
   /** Lifetime of a signed URL for a private file. */
   signedUrlTtlSeconds: number
   /** Key for URLs the gateway signs itself; null means one kept in the data folder. */
@@ -214,6 +217,7 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
     tiers: env.TIERS_FILE
       ? readTiersFile(env.TIERS_FILE)
       : createDefaultTiers(env.QUOTA_STORAGE_BYTES, env.QUOTA_UPLOAD_BYTES_PER_MONTH),
+    maxFileBytes: env.MAX_FILE_BYTES ?? null,
     signedUrlTtlSeconds: env.SIGNED_URL_TTL_SECONDS,
     signingSecret: env.SIGNING_SECRET ?? null,
     trustProxy: env.TRUST_PROXY,

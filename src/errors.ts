@@ -9,10 +9,15 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
+  request_timeout: 408,
   gone: 410,
+  unsupported_version: 412,
   too_large: 413,
   unsupported_media_type: 415,
+  expectation_failed: 417,
   quota_exceeded: 429,
+  header_too_large: 431,
   internal: 500,
   storage_error: 503,
 } as const
@@ -68,4 +73,12 @@ export function isAppError(error: unknown): error is AppError {
 /** Wraps a failure of object storage or the database as a retryable 503. */
 export function storageError(message: string, cause: unknown): AppError {
   return new AppError('storage_error', message, { cause })
+}
+
+/** Builds a 405 that lists the methods the path serves, in the envelope and in Allow. */
+export function methodNotAllowed(method: string, path: string, allowed: readonly string[]): AppError {
+  return new AppError('method_not_allowed', `${method} is not allowed on ${path}. Use ${allowed.join(', ')}.`, {
+    headers: { Allow: allowed.join(', ') },
+    details: { allowed_methods: allowed },
+  })
 }

@@ -140,7 +140,7 @@ export async function createGateway(
 
   const uploadStore = createUploadStore(config, database, objects)
   const datastore = new IngestDataStore(uploadStore)
-  const pipeline = new IngestPipeline(objects, metadata, logger)
+  const pipeline = new IngestPipeline(objects, metadata, logger, config.maxFileBytes)
   const locker = await createLocker(config, logger)
   const uploads = new ResumableUploads(
     pipeline,

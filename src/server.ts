@@ -1,10 +1,7 @@
-import { createServer } from 'node:http'
 import type { Config } from './config.js'
 import { createGateway } from './gateway.js'
+import { createHttpServer } from './http/node-server.js'
 import type { Logger } from './logger.js'
-
-/** A socket that sends and receives nothing for this long is closed. */
-const IDLE_SOCKET_TIMEOUT_MS = 120_000
 
 export class ListenError extends Error {
   override name = 'ListenError'
@@ -13,11 +10,7 @@ export class ListenError extends Error {
 /** Starts the gateway and serves until SIGINT or SIGTERM; resolves once it is listening. */
 export async function serve(config: Config, logger: Logger) {
   const gateway = await createGateway(config, logger)
-  const server = createServer(gateway.app.callback())
-  // Large uploads over slow links take long, so only idle sockets time out. A client that
-  // stalls mid-body would otherwise hold its connection and quota reservation forever.
-  server.requestTimeout = 0
-  server.setTimeout(IDLE_SOCKET_TIMEOUT_MS)
+  const server = createHttpServer(gateway.app.callback(), logger)
 
   try {
     await new Promise<void>((resolve, reject) => {

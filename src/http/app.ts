@@ -3,7 +3,7 @@ import type { Server } from '@tus/server'
 import Koa from 'koa'
 import type { KnexMetadataRepository } from '../db/metadata-repo.js'
 import type { TokenRepository } from '../db/token-repo.js'
-import { AppError } from '../errors.js'
+import { AppError, methodNotAllowed } from '../errors.js'
 import type { Logger } from '../logger.js'
 import type { FileUrls, LocalFileUrls } from '../storage/file-urls.js'
 import type { LocalObjectStore } from '../storage/local-object-store.js'
@@ -15,7 +15,7 @@ import { createDemoPageRouter } from './demo-page.js'
 import { createMediaRouter } from './media-routes.js'
 import { type GatewayMetrics, measureUploads } from './metrics.js'
 import { type ReadinessChecks, checkReadiness } from './readiness.js'
-import { errorEnvelope, requestId, requestLog } from './middleware.js'
+import { discardUnreadBody, errorEnvelope, rejectMalformedHeaders, requestId, requestLog } from './middleware.js'
 import { TUS_PATH, tusHandler } from './tus.js'
 
 export interface AppOptions {
@@ -47,7 +47,9 @@ export function createApp(options: AppOptions): Koa {
   app.use(requestLog(options.logger))
   app.use(cors(options.corsOrigins))
   app.use(measureUploads(options.metrics))
+  app.use(discardUnreadBody(options.logger))
   app.use(errorEnvelope())
+  app.use(rejectMalformedHeaders())
 
   const tus = tusHandler(options.tusServer, options.tokens, options.uploads)
   app.use(async (ctx, next) => {
@@ -73,13 +75,38 @@ export function createApp(options: AppOptions): Koa {
   const media = createMediaRouter(options)
   app.use(router.routes())
   app.use(media.routes())
-  app.use(media.allowedMethods())
-  if (options.demoPageDir) {
-    app.use(createDemoPageRouter(options.demoPageDir).routes())
+  const demoPage = options.demoPageDir ? createDemoPageRouter(options.demoPageDir) : null
+  if (demoPage) {
+    app.use(demoPage.routes())
   }
   app.use((ctx) => {
-    throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}.`)
+    const allowed = allowedMethods(demoPage ? [router, media, demoPage] : [router, media], ctx.path)
+    if (allowed.length === 0) {
+      throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}.`)
+    }
+    if (ctx.method === 'OPTIONS') {
+      ctx.set('Allow', [...allowed, 'OPTIONS'].join(', '))
+      ctx.status = 204
+
+      return
+    }
+    throw methodNotAllowed(ctx.method, ctx.path, allowed)
   })
 
   return app
 }
+
+/** Methods that the routers serve on a path, in the order they were declared. */
+function allowedMethods(routers: Router[], path: string): string[] {
+  const methods = new Set<string>()
+  for (const router of routers) {
+    for (const layer of router.match(path, 'GET').path) {
+      for (const method of layer.methods) {
+        methods.add(method)
+      }
+    }
+  }
+
+  return [...methods]
+}
+

@@ -2,6 +2,7 @@ import type { Context, Next } from 'koa'
 import { ulid } from 'ulid'
 import { AppError, isAppError } from '../errors.js'
 import type { Logger } from '../logger.js'
+import { isAwaitingContinue } from './node-server.js'
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -84,4 +85,104 @@ export function toAppError(thrown: unknown): AppError {
   }
 
   return new AppError('internal', 'Internal server error.', { cause: thrown })
+}
+
+/** Headers rejected when repeated, because Node keeps only the first and a proxy in front may have read another. */
+const SINGLE_HEADERS = ['host', 'content-type']
+
+/** Counts the lines of one header in the request as received. */
+export function countHeaderLines(rawHeaders: readonly string[], name: string): number {
+  let count = 0
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    if (rawHeaders[index].toLowerCase() === name) {
+      count += 1
+    }
+  }
+
+  return count
+}
+
+/** Rejects an HTTP/1.1 request without Host, and a request that repeats Host or Content-Type. */
+export function rejectMalformedHeaders() {
+  return async (ctx: Context, next: Next) => {
+    if (ctx.req.httpVersion === '1.1' && ctx.req.headers.host === undefined) {
+      throw new AppError('bad_request', 'The request has no Host header.')
+    }
+    for (const name of SINGLE_HEADERS) {
+      if (countHeaderLines(ctx.req.rawHeaders, name) > 1) {
+        throw new AppError('bad_request', `The request has more than one ${name} header; send it once.`)
+      }
+    }
+
+    await next()
+  }
+}
+
+/** Bytes of an unread request body read and dropped after an early response, at most. */
+export const DISCARD_MAX_BYTES = 64 * 1024 * 1024
+/** Time spent reading and dropping an unread request body after an early response, at most. */
+export const DISCARD_MAX_MS = 30_000
+
+/**
+ * Sends `Connection: close` on the response to a request whose body was not
+ * read to its end (an early error, such as a 413), then reads and drops the
+ * rest of the body before closing. A client that is still sending gets to finish and read
+ * the response instead of a connection reset. The body is read for at most
+ * DISCARD_MAX_BYTES and DISCARD_MAX_MS, then the connection is closed anyway.
+ * A request still waiting for `100 Continue` never sent its body, so it is
+ * only closed.
+ */
+export function discardUnreadBody(logger: Logger) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next()
+    } finally {
+      const req = ctx.req
+      if (!req.complete && !req.destroyed) {
+        ctx.set('Connection', 'close')
+        if (!isAwaitingContinue(req)) {
+          discardBody(ctx, logger)
+        }
+      }
+    }
+  }
+}
+
+function discardBody(ctx: Context, logger: Logger) {
+  const { req, res } = ctx
+  const socket = req.socket
+  let discardedBytes = 0
+  const close = (reason: string | null) => {
+    clearTimeout(timer)
+    if (reason) {
+      logger.warn(
+        { type: 'request', reqId: ctx.state.reqId, discardedBytes, reason },
+        'closed a connection still sending an unread body',
+      )
+    }
+    if (res.writableFinished) {
+      socket.destroy()
+    } else {
+      res.once('close', () => socket.destroy())
+    }
+  }
+  const timer = setTimeout(() => close('time limit'), DISCARD_MAX_MS)
+
+  // The body's earlier reader, such as the multipart parser, gets no more of it.
+  req.unpipe()
+  req.removeAllListeners('data')
+  req.on('data', (chunk: Buffer) => {
+    discardedBytes += chunk.length
+    if (discardedBytes > DISCARD_MAX_BYTES) {
+      req.pause()
+      close('byte limit')
+    }
+  })
+  req.once('end', () => close(null))
+  socket.once('close', () => clearTimeout(timer))
+  // Node ends a `Connection: close` response with destroySoon(), which would close the socket
+  // while the client is still sending and reset the connection before it reads the response.
+  // NOTE: this relies on Node 20's server calling socket.destroySoon() once such a response ends.
+  socket.destroySoon = () => socket.end()
+  req.resume()
 }

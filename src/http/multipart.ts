@@ -21,8 +21,15 @@ interface ParsedForm {
   storing: Promise<unknown> | null
 }
 
+/** Fields that take one value; tags may repeat. */
+const SINGLE_FIELDS = new Set(['folder', 'visibility'])
+
 function badRequest(message: string): AppError {
   return new AppError('bad_request', message)
+}
+
+function invalidField(field: string, message: string): AppError {
+  return new AppError('bad_request', message, { details: { field } })
 }
 
 function readBoundary(contentType: string | undefined): string {
@@ -32,6 +39,28 @@ function readBoundary(contentType: string | undefined): string {
   }
 
   return match[1] ?? match[2]
+}
+
+/**
+ * Bytes a form may carry besides its file: at most 50 fields of 8 KiB and 60
+ * part headers, which busboy caps at 16 KiB each, with their delimiters.
+ */
+const FORM_OVERHEAD_BYTES = 2 * 1024 * 1024
+
+/**
+ * Rejects a body whose Content-Length leaves no doubt that its file is over
+ * every size limit, before a byte of it is read. With `Expect: 100-continue`
+ * the client then never sends it.
+ */
+function rejectOversizeBody(contentLength: number, largestLimit: number) {
+  // NOTE: a form padded with a preamble larger than FORM_OVERHEAD_BYTES is rejected too.
+  if (Number.isFinite(contentLength) && contentLength > largestLimit + FORM_OVERHEAD_BYTES) {
+    throw new AppError(
+      'too_large',
+      `The request body is ${contentLength} bytes, so its file is over the ${largestLimit}-byte limit of every type.`,
+      { details: { limit: largestLimit } },
+    )
+  }
 }
 
 /**
@@ -47,6 +76,7 @@ export async function receiveMultipart(
 ): Promise<FileRecord> {
   const boundary = readBoundary(req.headers['content-type'])
   const contentLength = Number.parseInt(req.headers['content-length'] ?? '', 10)
+  rejectOversizeBody(contentLength, pipeline.largestLimit())
   const form: ParsedForm = { fields: new Map(), admission: null, storing: null }
   try {
     const stored = await parseForm(req, boundary, form, pipeline, principal, contentLength)
@@ -102,14 +132,28 @@ function parseForm(
       req.unpipe(tap)
       tap.unpipe(parser)
       // Stop a file part still streaming, so its store fails now instead of waiting for bytes.
+      // The rest of the body is read and dropped once the error response is sent (discardUnreadBody).
       fileStream?.destroy()
-      // Keep reading the request so the client can finish sending and read the error.
-      req.resume()
       reject(failure)
     }
 
-    parser.on('field', (name, value) => {
+    parser.on('field', (name, value, info) => {
       partIndex += 1
+      if (name === 'file') {
+        fail(badRequest('The "file" part has no filename, so it is read as a text field. Send it with a filename.'))
+
+        return
+      }
+      if (info.valueTruncated) {
+        fail(invalidField(name, `The ${name} field is over ${FIELD_LIMITS.fieldSize} bytes.`))
+
+        return
+      }
+      if (SINGLE_FIELDS.has(name) && form.fields.has(name)) {
+        fail(invalidField(name, `The ${name} field is given more than once; send it once.`))
+
+        return
+      }
       const values = form.fields.get(name) ?? []
       values.push(value)
       form.fields.set(name, values)
@@ -118,6 +162,10 @@ function parseForm(
     parser.on('file', (name, stream: Readable, info) => {
       const contentType = tap.contentTypes[partIndex] ?? null
       partIndex += 1
+      // busboy also reports a broken body on the parser, which fails the request. The file
+      // stream gets the same error, and before admission has attached the pipeline, nothing
+      // else listens to it, so an unhandled 'error' would end the process.
+      stream.on('error', () => {})
       if (name !== 'file') {
         stream.resume()
         fail(badRequest(`Unexpected file part "${name}": send the file in a part named "file".`))

@@ -85,8 +85,10 @@ export class PartHeaderTap extends Transform {
     const headers = new Map<string, string>()
     for (const line of block.split('\r\n')) {
       const colon = line.indexOf(':')
-      if (colon > 0) {
-        headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim())
+      const name = line.slice(0, colon).trim().toLowerCase()
+      // busboy keeps the first of a repeated part header, so the declared type is read the same way.
+      if (colon > 0 && !headers.has(name)) {
+        headers.set(name, line.slice(colon + 1).trim())
       }
     }
     // busboy reports only parts whose disposition is form-data.

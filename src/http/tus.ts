@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web'
 import { Server, type ServerOptions } from '@tus/server'
-import type { DataStore, Locker } from '@tus/utils'
+import { type DataStore, ERRORS, type Locker } from '@tus/utils'
 import type { Context } from 'koa'
 import { NodeRequest } from 'srvx/node'
 import type { TokenRepository } from '../db/token-repo.js'
@@ -17,7 +17,8 @@ import { FILE_ID_PATTERN, createFileId, objectKeyFor } from '../uploads/pipeline
 import type { Principal } from '../uploads/ports.js'
 import type { ResumableUploads } from '../uploads/resumable.js'
 import { readUploadMetadata } from '../uploads/resumable.js'
-import { authenticateRequest } from './auth.js'
+import { authenticateRequest, readAuthorization } from './auth.js'
+import { TUS_VERSION, checkTusHeaders, checkTusMethod, explainLengthError } from './tus-headers.js'
 
 export const TUS_PATH = '/media/uploads'
 
@@ -158,9 +159,10 @@ export function tusHandler(server: Server, tokens: TokenRepository, uploads: Res
     if (idInPath) {
       ctx.state.uploadId = idInPath
     }
-    ctx.set('Tus-Resumable', '1.0.0')
+    ctx.set('Tus-Resumable', TUS_VERSION)
+    checkTusMethod(ctx.method, ctx.path, idInPath !== '')
     if (ctx.method !== 'OPTIONS') {
-      const principal = await authenticateRequest(tokens, ctx.get('authorization') || undefined)
+      const principal = await authenticateRequest(tokens, readAuthorization(ctx.req))
       ctx.state.principal = principal
       ctx.state.projectId = principal.projectId
       if (!principal.scopes.includes('media:write')) {
@@ -169,6 +171,11 @@ export function tusHandler(server: Server, tokens: TokenRepository, uploads: Res
         })
       }
       principals.set(ctx.req, principal)
+    }
+    checkTusHeaders(ctx.method, ctx.req.headers)
+    // Upload URLs are one segment deep; tus would read the last segment of a deeper path as the id.
+    if (idInPath.includes('/')) {
+      throw new AppError('not_found', 'No such upload.')
     }
 
     const response = await server.handleWeb(new NodeRequest({ req: ctx.req, res: ctx.res }))
@@ -223,8 +230,13 @@ async function sendResponse(ctx: Context, response: Response) {
     }
   }
   if (response.status >= 400) {
+    let text = await response.text()
+    const explained = text === ERRORS.INVALID_LENGTH.body ? explainLengthError(ctx.method, ctx.req.headers) : null
+    if (explained) {
+      text = explained
+    }
     ctx.type = 'application/json'
-    ctx.body = toEnvelopeText(response.status, await response.text())
+    ctx.body = toEnvelopeText(response.status, text)
 
     return
   }

@@ -7,6 +7,7 @@ import { Inspector, type InspectionResult, mismatch } from './inspector.js'
 import { detectStreamType } from './sniff.js'
 import {
   CATEGORY_LIMIT_BYTES,
+  type Category,
   type MediaType,
   findMediaType,
   normaliseMediaType,
@@ -17,6 +18,8 @@ import { createStreamingSha256 } from './sha256.js'
 const nextUlid = monotonicFactory()
 
 export const FILE_ID_PATTERN = /^f_[0-9A-HJKMNP-TV-Z]{26}$/
+
+const CATEGORIES = Object.keys(CATEGORY_LIMIT_BYTES) as Category[]
 
 export function createFileId(): string {
   return `f_${nextUlid()}`
@@ -87,7 +90,19 @@ export class IngestPipeline {
     private readonly objects: ObjectStore,
     private readonly metadata: MetadataRepository,
     private readonly logger: PipelineLogger,
+    /** A deployment's cap on every category limit, or null for the category limits alone. */
+    private readonly maxFileBytes: number | null = null,
   ) {}
+
+  /** Returns the size limit of a category, lowered to the deployment's cap when one is set. */
+  limitFor(category: Category): number {
+    return Math.min(CATEGORY_LIMIT_BYTES[category], this.maxFileBytes ?? Number.POSITIVE_INFINITY)
+  }
+
+  /** Returns the largest size limit of any category, which no file of any type may pass. */
+  largestLimit(): number {
+    return Math.max(...CATEGORIES.map((category) => this.limitFor(category)))
+  }
 
   /**
    * Admits an upload before its first byte: supported type (415), size within
@@ -96,7 +111,7 @@ export class IngestPipeline {
    */
   async admit(principal: Principal, declaration: Declaration, fileId = createFileId()) {
     const type = resolveDeclaredType(declaration.contentType)
-    const limitBytes = CATEGORY_LIMIT_BYTES[type.category]
+    const limitBytes = this.limitFor(type.category)
     if (declaration.size !== null && declaration.size > limitBytes) {
       throw new AppError(
         'too_large',

@@ -3,7 +3,7 @@ import { pipeline as pipeStreams } from 'node:stream/promises'
 import { AppError, isAppError } from '../errors.js'
 import { type FileFields, parseFolder, parseTags, parseVisibility, sanitiseOriginalName } from './fields.js'
 import { Inspector, type InspectionResult, tooLarge } from './inspector.js'
-import { CATEGORY_LIMIT_BYTES, type MediaType } from './media-types.js'
+import type { MediaType } from './media-types.js'
 import type { Admission, IngestPipeline, PipelineLogger } from './pipeline.js'
 import { resolveDeclaredType } from './pipeline.js'
 import type {
@@ -187,11 +187,11 @@ export class ResumableUploads {
    * ends here; it overshoots by at most one request.
    */
   private async reserveStoredBytes(upload: UploadRecord, type: MediaType, storedBytes: number) {
-    await this.pipeline.reserve(admissionOf(upload, type).principal, upload.id, storedBytes)
+    await this.pipeline.reserve(admissionOf(upload, type, this.pipeline.limitFor(type.category)).principal, upload.id, storedBytes)
   }
 
   private async createInspector(upload: UploadRecord, type: MediaType, offset: number) {
-    const limitBytes = CATEGORY_LIMIT_BYTES[type.category]
+    const limitBytes = this.pipeline.limitFor(type.category)
     const saved = upload.inspection
     const common = { declared: type, limitBytes, offset, size: upload.size }
     if (offset === 0) {
@@ -210,14 +210,14 @@ export class ResumableUploads {
   async declareLength(storeKey: string, size: number) {
     const upload = await this.findUpload(storeKey)
     const type = resolveDeclaredType(upload.declaredType)
-    const limitBytes = CATEGORY_LIMIT_BYTES[type.category]
+    const limitBytes = this.pipeline.limitFor(type.category)
     if (size > limitBytes) {
       await this.abort(upload, () => this.store.remove(storeKey))
       throw tooLarge({ declared: type, limitBytes })
     }
 
     try {
-      await this.pipeline.reserve(admissionOf(upload, type).principal, upload.id, size)
+      await this.pipeline.reserve(admissionOf(upload, type, this.pipeline.limitFor(type.category)).principal, upload.id, size)
     } catch (error) {
       // An upload that cannot fit will not finish, so it ends now instead of at expiry.
       await this.abort(upload, () => this.store.remove(storeKey))
@@ -245,7 +245,7 @@ export class ResumableUploads {
       const result = await this.inspectFinished(upload, type)
       await this.pipeline.confirmContainer(storeKey, type, result)
 
-      return await this.pipeline.commit(admissionOf(upload, type), result, upload)
+      return await this.pipeline.commit(admissionOf(upload, type, this.pipeline.limitFor(type.category)), result, upload)
     } catch (error) {
       if (isAppError(error) && !error.isServerError) {
         await this.abort(upload, () => this.objects.delete(storeKey))
@@ -260,7 +260,7 @@ export class ResumableUploads {
     if (saved && saved.offset === size && saved.detectedType !== null) {
       const inspector = new Inspector({
         declared: type,
-        limitBytes: CATEGORY_LIMIT_BYTES[type.category],
+        limitBytes: this.pipeline.limitFor(type.category),
         offset: size,
         size,
         sha256: await createResumableSha256(saved.hashState),
@@ -276,7 +276,7 @@ export class ResumableUploads {
     )
     const inspector = new Inspector({
       declared: type,
-      limitBytes: CATEGORY_LIMIT_BYTES[type.category],
+      limitBytes: this.pipeline.limitFor(type.category),
       offset: 0,
       size,
       isWholeStream: true,
@@ -381,13 +381,13 @@ export class ResumableUploads {
  * Rebuilds the admission of an upload from its row, for the steps after
  * creation. The uploader's token is not needed there, so scopes stay empty.
  */
-function admissionOf(upload: UploadRecord, type: MediaType): Admission {
+function admissionOf(upload: UploadRecord, type: MediaType, limitBytes: number): Admission {
   return {
     fileId: upload.id,
     key: upload.storeKey,
     principal: { projectId: upload.projectId, mode: upload.mode, scopes: [], tokenId: '' },
     type,
-    limitBytes: CATEGORY_LIMIT_BYTES[type.category],
+    limitBytes,
     originalName: upload.originalName,
   }
 }

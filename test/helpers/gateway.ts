@@ -5,7 +5,7 @@
  * gateway serves the whole run; each test makes its own project, so runs and
  * tests never see each other's files.
  */
-import { createServer, type Server } from 'node:http'
+import type { Server } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,6 +14,7 @@ import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/clie
 import { ulid } from 'ulid'
 import { type Config, loadConfig } from '../../src/config.js'
 import { type Gateway, createGateway } from '../../src/gateway.js'
+import { createHttpServer } from '../../src/http/node-server.js'
 import { createLogger } from '../../src/logger.js'
 import { listFiles } from '../../src/storage/local-object-store.js'
 import { S3ObjectStore } from '../../src/storage/s3.js'
@@ -36,19 +37,20 @@ export async function startGateway(overrides: Record<string, string> = {}): Prom
   const dataDir = await mkdtemp(join(tmpdir(), 'media-gateway-test-'))
   // Listen first, so file URLs of the embedded default can name the real port.
   let handler: ReturnType<Gateway['app']['callback']> | null = null
-  const server = createServer((req, res) => handler?.(req, res))
+  const logLevel = overrides.LOG_LEVEL ?? process.env.TEST_LOG_LEVEL ?? 'silent'
+  const logger = createLogger(logLevel)
+  const server = createHttpServer((req, res) => handler?.(req, res), logger)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   const settings: Record<string, string> = {
     DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: logLevel,
     CLEANUP_INTERVAL_MS: '0',
   }
   if (!process.env.S3_ENDPOINT) {
     settings.PUBLIC_MEDIA_URL = `http://127.0.0.1:${port}/files`
   }
   const config = loadConfig({ ...settings, ...overrides })
-  const logger = createLogger(config.logLevel)
   const gateway = await createGateway(config, logger, { isDatabaseInMemory: !config.databaseUrl })
   handler = gateway.app.callback()
 

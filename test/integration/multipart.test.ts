@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { hasCurl } from '../helpers/curl.js'
 import { ACCEPTED_FIXTURES, fixturePath, readFixture, sha256Of } from '../helpers/fixtures.js'
 import { NOTHING_LEFT, createTenant, findLeftovers, getGateway, setStorageUsed } from '../helpers/gateway.js'
 
@@ -112,16 +113,6 @@ PostMedia('serves the stored file at its URL', async () => {
   assert.match(served.headers.get('content-security-policy') ?? '', /sandbox/)
   assert.is(sha256Of(new Uint8Array(await served.arrayBuffer())), json.sha256)
 })
-
-async function hasCurl(): Promise<boolean> {
-  try {
-    await run('curl', ['--version'])
-
-    return true
-  } catch {
-    return false
-  }
-}
 
 PostMedia('uploads with curl', async () => {
   if (!(await hasCurl())) {

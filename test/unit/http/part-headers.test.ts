@@ -175,6 +175,24 @@ tapSuite('reads header names in any case', async () => {
   assert.equal(tap.contentTypes, ['IMAGE/PNG'])
 })
 
+tapSuite('keeps the first repeated header, as busboy does', async () => {
+  const body = multipartBody([
+    {
+      headers: [
+        'Content-Disposition: form-data; name="file"; filename="a.png"',
+        'Content-Type: image/png',
+        'Content-Disposition: attachment; name="other"',
+        'Content-Type: image/jpeg',
+      ],
+      body: png,
+    },
+  ])
+  const { tap, names } = await parseWithBusboy(body)
+
+  assert.equal(names, ['file'])
+  assert.equal(tap.contentTypes, ['image/png'])
+})
+
 tapSuite('skips parts without Content-Disposition', async () => {
   const body = multipartBody([
     { headers: ['Content-Type: image/gif'], body: 'no disposition' },
