@@ -80,6 +80,10 @@ export class KnexMetadataRepository implements MetadataRepository {
     return this.knex.transaction((trx) => this.quotas.reserve(trx, request, new Date()))
   }
 
+  async checkQuota(request: Omit<ReservationRequest, 'uploadId'>): Promise<ReservationResult> {
+    return this.quotas.check(this.knex, request, new Date())
+  }
+
   async release(uploadId: string): Promise<void> {
     await this.knex('quota_reservations').where({ upload_id: uploadId }).delete()
   }

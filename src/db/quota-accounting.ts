@@ -71,6 +71,19 @@ export class QuotaAccounting {
     return { isGranted: true }
   }
 
+  /**
+   * Checks whether bytes would fit every quota, without locking or reserving.
+   * It reads the same usage and reservations as reserve(), so it rejects what
+   * reserve() would reject at this moment.
+   */
+  async check(db: Queryable, request: Omit<ReservationRequest, 'uploadId'>, now: Date): Promise<ReservationResult> {
+    const quotas = await this.readQuotas(db, request.projectId, request.mode, now)
+    const reserved = await this.sumReservations(db, request.projectId, request.mode)
+    const failed = quotas.find((quota) => quota.used + reserved + request.bytes > quota.limit)
+
+    return failed ? { isGranted: false, metric: failed.metric, quotas } : { isGranted: true }
+  }
+
   /** Turns a committed file's reservation into usage of its real size, on every metric. */
   async charge(trx: Knex.Transaction, file: FileRecord, now: Date) {
     const { quotas } = await this.getTier(trx, file.projectId)

@@ -77,6 +77,10 @@ export async function receiveMultipart(
   const boundary = readBoundary(req.headers['content-type'])
   const contentLength = Number.parseInt(req.headers['content-length'] ?? '', 10)
   rejectOversizeBody(contentLength, pipeline.largestLimit())
+  if (Number.isFinite(contentLength)) {
+    // Admission reserves min(Content-Length, the file type's limit), never less than this.
+    await pipeline.checkQuota(principal, Math.min(contentLength, pipeline.smallestLimit()))
+  }
   const form: ParsedForm = { fields: new Map(), admission: null, storing: null }
   try {
     const stored = await parseForm(req, boundary, form, pipeline, principal, contentLength)

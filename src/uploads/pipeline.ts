@@ -81,6 +81,12 @@ export function resolveDeclaredType(contentType: string | null): MediaType {
   return type
 }
 
+function quotaExceeded(metric: string, quotas: unknown): AppError {
+  return new AppError('quota_exceeded', `This upload would take ${metric} over its limit.`, {
+    details: { metric, quotas },
+  })
+}
+
 /**
  * The ingest pipeline shared by both ways in: admit, inspect while storing,
  * then commit or abort. It talks only to its two ports.
@@ -102,6 +108,11 @@ export class IngestPipeline {
   /** Returns the largest size limit of any category, which no file of any type may pass. */
   largestLimit(): number {
     return Math.max(...CATEGORIES.map((category) => this.limitFor(category)))
+  }
+
+  /** Returns the smallest size limit of any category. */
+  smallestLimit(): number {
+    return Math.min(...CATEGORIES.map((category) => this.limitFor(category)))
   }
 
   /**
@@ -144,9 +155,18 @@ export class IngestPipeline {
       bytes,
     })
     if (!result.isGranted) {
-      throw new AppError('quota_exceeded', `This upload would take ${result.metric} over its limit.`, {
-        details: { metric: result.metric, quotas: result.quotas },
-      })
+      throw quotaExceeded(result.metric, result.quotas)
+    }
+  }
+
+  /**
+   * Throws the 429 that reserving bytes would throw now, without reserving
+   * them, so a request can be rejected before its body is read.
+   */
+  async checkQuota(principal: Principal, bytes: number) {
+    const result = await this.metadata.checkQuota({ projectId: principal.projectId, mode: principal.mode, bytes })
+    if (!result.isGranted) {
+      throw quotaExceeded(result.metric, result.quotas)
     }
   }
 

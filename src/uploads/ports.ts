@@ -88,6 +88,8 @@ export interface SavedInspection {
 export interface MetadataRepository {
   /** Reserves quota for an upload inside a transaction that locks the project's usage. */
   reserve(request: ReservationRequest): Promise<ReservationResult>
+  /** Checks whether bytes would fit the quotas now, reserving nothing. */
+  checkQuota(request: Omit<ReservationRequest, 'uploadId'>): Promise<ReservationResult>
   /** Drops the reservation of an upload; a missing reservation is not an error. */
   release(uploadId: string): Promise<void>
   /** Inserts the file row, turns its reservation into usage and closes its upload, in one transaction. */

@@ -135,11 +135,17 @@ export async function findLeftovers(projectId: string, target?: TestGateway) {
     .where({ project_id: projectId })
     .count({ count: '*' })
     .first()
+  // The S3 upload store's state rows, keyed by the upload's object key.
+  const tusStates = await knex('tus_s3_uploads')
+    .where('key', 'like', `${projectId}/%`)
+    .count({ count: '*' })
+    .first()
 
   return {
     files: Number(files?.count ?? 0),
     openUploads: Number(openUploads?.count ?? 0),
     reservations: Number(reservations?.count ?? 0),
+    tusStates: Number(tusStates?.count ?? 0),
     objects: await listStoredObjects(test, projectId),
     multipartUploads: await listMultipartUploads(test, projectId),
   }
@@ -149,6 +155,7 @@ export const NOTHING_LEFT = {
   files: 0,
   openUploads: 0,
   reservations: 0,
+  tusStates: 0,
   objects: [] as string[],
   multipartUploads: [] as string[],
 }

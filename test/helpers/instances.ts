@@ -28,7 +28,11 @@ export async function startGatewayProcess(): Promise<GatewayProcess> {
   child.stderr?.on('data', (chunk) => stderr.push(String(chunk)))
 
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start: ${stderr.join('')}`)), 30_000)
+    const timer = setTimeout(() => {
+      // A child that never reported listening would outlive the test run.
+      child.kill('SIGTERM')
+      reject(new Error(`gateway did not start within 30 s: ${stderr.join('')}`))
+    }, 30_000)
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${stderr.join('')}`)))
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {

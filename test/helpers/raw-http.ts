@@ -30,6 +30,8 @@ export interface RawResponse {
   body: Buffer
   /** The body parsed as JSON, or undefined when it is not JSON. */
   json: unknown
+  /** Statuses of interim responses before this one, such as 100 Continue. */
+  interimStatuses: number[]
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000
@@ -72,6 +74,7 @@ export function encodeRequest(request: RawRequest, host: string): Buffer {
  */
 function parseResponse(data: Buffer, hasEnded: boolean, isHead: boolean): RawResponse | null {
   let start = 0
+  const interimStatuses: number[] = []
   for (;;) {
     const headEnd = data.indexOf('\r\n\r\n', start)
     if (headEnd === -1) {
@@ -89,6 +92,7 @@ function parseResponse(data: Buffer, hasEnded: boolean, isHead: boolean): RawRes
     const bodyStart = headEnd + 4
     // An interim 100 Continue precedes the real response.
     if (status >= 100 && status < 200) {
+      interimStatuses.push(status)
       start = bodyStart
 
       continue
@@ -107,7 +111,7 @@ function parseResponse(data: Buffer, hasEnded: boolean, isHead: boolean): RawRes
       json = undefined
     }
 
-    return { status, headers, body, json }
+    return { status, headers, body, json, interimStatuses }
   }
 }
 

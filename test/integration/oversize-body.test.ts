@@ -5,6 +5,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { hasCurl, runCommand } from '../helpers/curl.js'
 import { readFixture } from '../helpers/fixtures.js'
+import { sendRaw } from '../helpers/raw-http.js'
 import {
   NOTHING_LEFT,
   type TestGateway,
@@ -217,6 +218,43 @@ Oversize('fetch reads 429 of a streamed body', async () => {
 
   assert.is(status, 429)
   assert.is(json.error.code, 'quota_exceeded')
+  await assertNothingLeft(tinyTenant)
+})
+
+/** Sends only the headers of a multipart POST with `Expect: 100-continue`, as curl does first. */
+async function postHeadersOnly(tenant: TestTenant, contentLength: number) {
+  const { test } = await getSetup()
+
+  return sendRaw(test.url, {
+    method: 'POST',
+    target: '/media',
+    headers: [
+      ['Authorization', `Bearer ${tenant.token}`],
+      ['Content-Type', 'multipart/form-data; boundary=x'],
+      ['Expect', '100-continue'],
+    ],
+    contentLength,
+  })
+}
+
+Oversize('413 comes before 100 Continue', async () => {
+  const { tenant } = await getSetup()
+  const response = await postHeadersOnly(tenant, 5 * MAX_FILE_BYTES)
+
+  assert.equal(response.interimStatuses, [])
+  assert.is(response.status, 413)
+  assert.is(response.headers.connection, 'close')
+  assert.is((response.json as { error: { code: string } }).error.code, 'too_large')
+})
+
+Oversize('429 comes before 100 Continue', async () => {
+  const { tinyTenant } = await getSetup()
+  const response = await postHeadersOnly(tinyTenant, 5 * TINY_STORAGE_BYTES)
+
+  assert.equal(response.interimStatuses, [])
+  assert.is(response.status, 429)
+  assert.is(response.headers.connection, 'close')
+  assert.is((response.json as { error: { code: string } }).error.code, 'quota_exceeded')
   await assertNothingLeft(tinyTenant)
 })
 
