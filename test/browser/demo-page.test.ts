@@ -61,6 +61,14 @@ Browser.after(async () => {
 async function openDemoPage(tenant: TestTenant, door: 'tus' | 'xhr', apiUrl = (api as TestGateway).url) {
   const page = await (browser as LaunchedBrowser).context.newPage()
   page.on('pageerror', (error) => console.error(`page error: ${error.message}`))
+  // A Content-Security-Policy violation or a script error shows up here.
+  const consoleErrors: string[] = []
+  page.on('console', (message) => {
+    if (message.type() === 'error') {
+      consoleErrors.push(message.text())
+    }
+  })
+  page.on('pageerror', (error) => consoleErrors.push(error.message))
   await page.goto(`${(pageServer as TestGateway).url}/`)
   await page.evaluate(() => {
     localStorage.clear()
@@ -71,7 +79,7 @@ async function openDemoPage(tenant: TestTenant, door: 'tus' | 'xhr', apiUrl = (a
   await page.fill('#token', tenant.token)
   await page.check(`input[name="door"][value="${door}"]`)
 
-  return page
+  return { page, consoleErrors }
 }
 
 async function addFileAndUpload(page: Page, path: string) {
@@ -138,13 +146,14 @@ async function saveScreenshot(page: Page, name: string, what: string) {
 /** Uploads a fixture through one door, checks the stored file and returns the requests sent. */
 async function uploadFixture(door: 'tus' | 'xhr', fixture: string, fileName: string, contentType: string) {
   const tenant = await createTenant(undefined, 'live', undefined, api as TestGateway)
-  const page = await openDemoPage(tenant, door)
+  const { page, consoleErrors } = await openDemoPage(tenant, door)
   const requests: string[] = []
   page.on('request', (request) => requests.push(`${request.method()} ${new URL(request.url()).pathname}`))
 
   await addFileAndUpload(page, await copyFixture(fixture, fileName))
   await checkStoredUpload(page, tenant, readFixture(fixture), contentType)
   await saveScreenshot(page, `demo-page-${door}.png`, `an upload through ${door}`)
+  assert.equal(consoleErrors, [], 'the browser console has no errors')
   await page.close()
 
   return requests
@@ -191,7 +200,7 @@ Browser('resumes a tus upload after a reload', async () => {
   await writeFile(path, bytes)
   const receivedBefore = await readReceivedTusBytes()
 
-  const page = await openDemoPage(tenant, 'tus')
+  const { page } = await openDemoPage(tenant, 'tus')
   const cdp = await page.context().newCDPSession(page)
   await throttleUploads(cdp, 200 * 1024)
   await addFileAndUpload(page, path)
@@ -266,7 +275,7 @@ Browser('shows the API error for a rejected file', async () => {
 
   const full = await createTenant(undefined, 'live', undefined, test)
   await setStorageUsed(full, test.config.quotaStorageBytes - 100, test)
-  const overQuota = await openDemoPage(full, 'tus')
+  const overQuota = (await openDemoPage(full, 'tus')).page
   await addFileAndUpload(overQuota, await copyFixture('fixture.png', 'over-quota.png'))
   const quotaMessage = await readFailureMessage(overQuota)
   assert.ok(quotaMessage.startsWith('quota_exceeded (HTTP 429): '), quotaMessage)
@@ -278,7 +287,7 @@ Browser('shows the API error for a rejected file', async () => {
   await overQuota.close()
 
   const tenant = await createTenant(undefined, 'live', undefined, test)
-  const mismatch = await openDemoPage(tenant, 'xhr')
+  const mismatch = (await openDemoPage(tenant, 'xhr')).page
   // Chromium declares image/png from the name; the bytes are plain text.
   await addFileAndUpload(mismatch, await copyFixture('fixture.txt', 'notes.png'))
   const mismatchMessage = await readFailureMessage(mismatch)
@@ -287,7 +296,7 @@ Browser('shows the API error for a rejected file', async () => {
   await saveScreenshot(mismatch, 'demo-page-rejected.png', 'a rejected upload')
   await mismatch.close()
 
-  const unsupported = await openDemoPage(tenant, 'xhr')
+  const unsupported = (await openDemoPage(tenant, 'xhr')).page
   await unsupported.setInputFiles(FILE_INPUT, {
     name: 'setup.exe',
     mimeType: 'application/x-msdownload',
@@ -304,7 +313,7 @@ Browser('reports an origin the API does not allow', async () => {
   const elsewhere = await startGateway({ CORS_ALLOWED_ORIGINS: 'http://127.0.0.1:1' })
   try {
     const tenant = await createTenant(undefined, 'live', undefined, elsewhere)
-    const page = await openDemoPage(tenant, 'xhr', elsewhere.url)
+    const { page } = await openDemoPage(tenant, 'xhr', elsewhere.url)
     await addFileAndUpload(page, await copyFixture('fixture.gif', 'blocked.gif'))
     const message = await readFailureMessage(page)
     assert.ok(message.startsWith(`No response from ${elsewhere.url}`), message)

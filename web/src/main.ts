@@ -105,7 +105,7 @@ function configureUploader(door: Door) {
 }
 
 bindSettings(form, configureUploader)
-form.apiBase.addEventListener('change', () => configureUploader(readSettings(form).door))
+form.apiBase.addEventListener('input', () => configureUploader(readSettings(form).door))
 configureUploader(readSettings(form).door)
 
 uppy.on('upload', () => {
