@@ -5,7 +5,9 @@
 import { parseArgs } from 'node:util'
 import type { Config } from './config.js'
 import { ProjectNotFoundError, TokenRepository } from './db/token-repo.js'
-import { openConfiguredDatabase } from './gateway.js'
+import { createGateway, openConfiguredDatabase } from './gateway.js'
+import type { Logger } from './logger.js'
+import { formatReport } from './reconcile.js'
 import { SCOPES, isScope } from './tokens.js'
 import { DEFAULT_TIER } from './uploads/tiers.js'
 
@@ -164,4 +166,50 @@ export async function runTokenCommand(config: Config, args: string[]) {
   }
 
   throw new UsageError('Unknown token command: use token create, list or revoke.')
+}
+
+/**
+ * `reconcile [--fix] [--json] [--project NAME|ID] [--min-age-ms N]`: prints
+ * the leftovers of storage and the database, and repairs them with --fix.
+ */
+export async function runReconcileCommand(config: Config, logger: Logger, args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      fix: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      project: { type: 'string' },
+      'min-age-ms': { type: 'string' },
+    },
+  })
+  const minAgeText = values['min-age-ms']
+  if (minAgeText !== undefined && !/^\d+$/.test(minAgeText)) {
+    throw new UsageError(`Invalid --min-age-ms "${minAgeText}": use a whole number of milliseconds.`)
+  }
+
+  const gateway = await createGateway(config, logger)
+  try {
+    let projectId: string | null = null
+    if (values.project) {
+      const project = await gateway.tokens.findProject(values.project)
+      if (!project) {
+        throw new UsageError(`No project named or with id "${values.project}".`)
+      }
+      projectId = project.id
+    }
+    const report = await gateway.reconcile({
+      isFix: values.fix,
+      projectId,
+      minAgeMs: minAgeText === undefined ? config.reconcileMinAgeMs : Number(minAgeText),
+    })
+    if (values.json) {
+      console.log(JSON.stringify(report, null, 2))
+    } else {
+      for (const line of formatReport(report)) {
+        console.log(line)
+      }
+    }
+  } finally {
+    await gateway.close()
+  }
 }

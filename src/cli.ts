@@ -2,7 +2,7 @@
 import { ConfigError, loadConfig } from './config.js'
 import { DataDirLockedError } from './db/data-dir-lock.js'
 import { openConfiguredDatabase, createGateway } from './gateway.js'
-import { UsageError, runProjectCommand, runTokenCommand } from './admin-commands.js'
+import { UsageError, runProjectCommand, runReconcileCommand, runTokenCommand } from './admin-commands.js'
 import { createLogger } from './logger.js'
 import { ListenError, serve } from './server.js'
 import { SCOPES } from './tokens.js'
@@ -24,6 +24,11 @@ Commands:
                               List tokens: prefixes, scopes and times, never secrets.
   token revoke TOKEN_ID       Revoke a token; requests with it get 401 at once.
   cleanup                     Remove expired unfinished uploads and exit.
+  reconcile [--fix] [--json] [--project NAME|ID] [--min-age-ms N]
+                              Report objects without rows, rows without objects,
+                              stale multipart and tus uploads and dangling quota
+                              reservations; --fix repairs them. Leftovers younger
+                              than --min-age-ms (RECONCILE_MIN_AGE_MS) are skipped.
   help                        Show this text.
 
 Scopes: ${SCOPES.join(', ')}
@@ -65,6 +70,11 @@ async function main(argv: string[]) {
       return runTokenCommand(loadConfig(), rest)
     case 'cleanup':
       return runCleanup()
+    case 'reconcile': {
+      const config = loadConfig()
+
+      return runReconcileCommand(config, createLogger(config.logLevel), rest)
+    }
     case 'help':
     case '--help':
     case '-h':

@@ -35,6 +35,9 @@ const ENV_SCHEMA = z.object({
   S3_PART_SIZE_BYTES: integer(5 * MIB).default(8 * MIB),
   TUS_EXPIRATION_MS: integer(1000).default(24 * 60 * 60 * 1000),
   CLEANUP_INTERVAL_MS: integer(0).default(15 * 60 * 1000),
+  RECONCILE_INTERVAL_MS: integer(0).default(60 * 60 * 1000),
+  RECONCILE_MIN_AGE_MS: integer(0).default(6 * 60 * 60 * 1000),
+  SHUTDOWN_GRACE_MS: integer(0).default(10_000),
   TUS_LOCK_TIMEOUT_MS: integer(100).default(30_000),
   TUS_LOCK_CONNECTIONS: integer(1).default(32),
   QUOTA_STORAGE_BYTES: integer(0).default(10 * GIB),
@@ -73,6 +76,12 @@ export interface Config {
   publicMediaUrl: string
   tusExpirationMs: number
   cleanupIntervalMs: number
+  /** How often `serve` reports leftovers; 0 turns it off. */
+  reconcileIntervalMs: number
+  /** Leftovers younger than this are taken for uploads in progress. */
+  reconcileMinAgeMs: number
+  /** How long requests in flight may run after SIGTERM before their connections are closed. */
+  shutdownGraceMs: number
   /** Time a tus request waits for its upload's lock before it fails. */
   tusLockTimeoutMs: number
   /** Postgres connections that may hold tus locks at once, per instance. */
@@ -210,6 +219,9 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
     publicMediaUrl: (env.PUBLIC_MEDIA_URL ?? defaultPublicMediaUrl(env, s3)).replace(/\/+$/, ''),
     tusExpirationMs: env.TUS_EXPIRATION_MS,
     cleanupIntervalMs: env.CLEANUP_INTERVAL_MS,
+    reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,
+    reconcileMinAgeMs: env.RECONCILE_MIN_AGE_MS,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     tusLockTimeoutMs: env.TUS_LOCK_TIMEOUT_MS,
     tusLockConnections: env.TUS_LOCK_CONNECTIONS,
     quotaStorageBytes: env.QUOTA_STORAGE_BYTES,

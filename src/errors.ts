@@ -82,3 +82,55 @@ export function methodNotAllowed(method: string, path: string, allowed: readonly
     details: { allowed_methods: allowed },
   })
 }
+
+/** Node's codes for a network peer that is down, unreachable, or went away. */
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+])
+
+/** Error names of the AWS SDK and knex for a request or connection that timed out. */
+const TIMEOUT_ERROR_NAMES = new Set(['TimeoutError', 'KnexTimeoutError', 'RequestTimeout'])
+
+/**
+ * Checks whether an error means a backend (the database or object storage)
+ * is unreachable or failing, rather than a bug: network errors, timeouts,
+ * Postgres connection errors (SQLSTATE class 08, and 57P01 to 57P03 for a
+ * server shutting down) and 5xx answers from S3. Follows `cause` chains.
+ */
+export function isBackendFailure(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 5) {
+    return false
+  }
+
+  const candidate = error as {
+    code?: unknown
+    name?: unknown
+    message?: unknown
+    cause?: unknown
+    $metadata?: { httpStatusCode?: number }
+  }
+  const code = typeof candidate.code === 'string' ? candidate.code : ''
+  if (NETWORK_ERROR_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code)) {
+    return true
+  }
+  if (typeof candidate.name === 'string' && TIMEOUT_ERROR_NAMES.has(candidate.name)) {
+    return true
+  }
+  if ((candidate.$metadata?.httpStatusCode ?? 0) >= 500) {
+    return true
+  }
+  // node-postgres reports a connection closed under a query with this message and no code.
+  if (typeof candidate.message === 'string' && /Connection terminated|socket hang up/i.test(candidate.message)) {
+    return true
+  }
+
+  return isBackendFailure(candidate.cause, depth + 1)
+}

@@ -16,6 +16,7 @@ import { type Database, migrateLatest, openDatabase } from './db/database.js'
 import { KnexMetadataRepository } from './db/metadata-repo.js'
 import { PostgresLocker } from './db/postgres-locker.js'
 import { S3UploadStateRepository } from './db/s3-upload-state.js'
+import { ReconcileRepository } from './db/reconcile-repo.js'
 import { TokenRepository } from './db/token-repo.js'
 import { createApp } from './http/app.js'
 import { findDemoPageDir } from './http/demo-page.js'
@@ -25,6 +26,7 @@ import type { Logger } from './logger.js'
 import { IngestDataStore } from './storage/ingest-datastore.js'
 import { LocalFileUrls, S3FileUrls, loadOrCreateSigningKey } from './storage/file-urls.js'
 import { LocalObjectStore } from './storage/local-object-store.js'
+import { type ReconcileOptions, type ReconcileReport, reconcile } from './reconcile.js'
 import { S3ObjectStore } from './storage/s3.js'
 import { S3UploadStore } from './storage/s3-upload-store.js'
 import { IngestPipeline } from './uploads/pipeline.js'
@@ -38,6 +40,10 @@ export interface Gateway {
   tokens: TokenRepository
   objects: ObjectStore
   uploads: ResumableUploads
+  /** Finds leftovers in storage and the database and, with `isFix`, repairs them. */
+  reconcile(options: Omit<ReconcileOptions, 'now'>): Promise<ReconcileReport>
+  /** Makes /readyz answer 503 and responses close their connections, ahead of close(). */
+  startDraining(): void
   close(): Promise<void>
 }
 
@@ -136,7 +142,8 @@ export async function createGateway(
   if (localObjects) {
     await mkdir(localObjects.directory, { recursive: true })
   }
-  const objects: ObjectStore = config.s3 ? new S3ObjectStore(config.s3) : (localObjects as LocalObjectStore)
+  const storedObjects = config.s3 ? new S3ObjectStore(config.s3) : (localObjects as LocalObjectStore)
+  const objects: ObjectStore = storedObjects
 
   const uploadStore = createUploadStore(config, database, objects)
   const datastore = new IngestDataStore(uploadStore)
@@ -175,7 +182,9 @@ export async function createGateway(
       config.signedUrlTtlSeconds,
     )
 
+  let isDraining = false
   const app = createApp({
+    isDraining: () => isDraining,
     logger,
     pipeline,
     metadata,
@@ -217,6 +226,22 @@ export async function createGateway(
       : null
   cleanupTimer?.unref()
 
+  const runReconcile = (options: Omit<ReconcileOptions, 'now'>) =>
+    reconcile(
+      {
+        repository: new ReconcileRepository(database.knex),
+        inventory: storedObjects,
+        objects,
+        uploads: {
+          listExpired: (now) => metadata.listExpiredUploads(now),
+          endExpired: (upload) => uploads.endExpired(upload),
+        },
+        deleteFileRow: (file) => metadata.deleteFile(file.projectId, file.mode, file.id),
+      },
+      options,
+    )
+  const reconcileTimer = startReconcileTimer(config, logger, runReconcile)
+
   return {
     app,
     database,
@@ -224,12 +249,52 @@ export async function createGateway(
     tokens,
     objects,
     uploads,
+    reconcile: runReconcile,
+    startDraining: () => {
+      isDraining = true
+    },
     close: async () => {
       if (cleanupTimer) {
         clearInterval(cleanupTimer)
+      }
+      if (reconcileTimer) {
+        clearInterval(reconcileTimer)
       }
       await locker.close?.()
       await opened.close()
     },
   }
+}
+
+/**
+ * Starts the periodic reconciliation of a running gateway. It only reports,
+ * as one warning per leftover: another instance's POST /media in progress has
+ * no row yet and looks like a leftover to this one until it is older than
+ * RECONCILE_MIN_AGE_MS, so deleting is left to `media-gateway reconcile --fix`.
+ */
+function startReconcileTimer(
+  config: Config,
+  logger: Logger,
+  runReconcile: (options: Omit<ReconcileOptions, 'now'>) => Promise<ReconcileReport>,
+) {
+  if (config.reconcileIntervalMs === 0) {
+    return null
+  }
+
+  const timer = setInterval(() => {
+    runReconcile({ isFix: false, projectId: null, minAgeMs: config.reconcileMinAgeMs })
+      .then((report) => {
+        for (const finding of report.findings) {
+          logger.warn({ type: 'reconcile', ...finding }, 'leftover found; run media-gateway reconcile --fix to repair')
+        }
+        logger.info(
+          { type: 'reconcile', findings: report.findings.length, skippedKeys: report.skippedKeys },
+          'reconciliation finished',
+        )
+      })
+      .catch((error) => logger.error({ type: 'reconcile', err: error }, 'reconciliation failed'))
+  }, config.reconcileIntervalMs)
+  timer.unref()
+
+  return timer
 }

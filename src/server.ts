@@ -3,6 +3,13 @@ import { createGateway } from './gateway.js'
 import { createHttpServer } from './http/node-server.js'
 import type { Logger } from './logger.js'
 
+/**
+ * After the grace period cuts the last connections, how long their handlers
+ * may take to record what they stored (offset, hash state) before the
+ * database and the locker close under them.
+ */
+const SETTLE_AFTER_CUT_MS = 3000
+
 export class ListenError extends Error {
   override name = 'ListenError'
 }
@@ -10,7 +17,12 @@ export class ListenError extends Error {
 /** Starts the gateway and serves until SIGINT or SIGTERM; resolves once it is listening. */
 export async function serve(config: Config, logger: Logger) {
   const gateway = await createGateway(config, logger)
-  const server = createHttpServer(gateway.app.callback(), logger)
+  const handle = gateway.app.callback()
+  const handlers = new Set<Promise<void>>()
+  const server = createHttpServer((req, res) => {
+    const handler = handle(req, res).finally(() => handlers.delete(handler))
+    handlers.add(handler)
+  }, logger)
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -46,18 +58,40 @@ export async function serve(config: Config, logger: Logger) {
       return
     }
     isStopping = true
-    logger.info({ type: 'lifecycle', signal }, 'gateway stopping')
+    gateway.startDraining()
+    logger.info(
+      { type: 'lifecycle', signal, graceMs: config.shutdownGraceMs, requestsInFlight: handlers.size },
+      'gateway draining: no new connections, requests in flight may finish',
+    )
+    // Stops listening at once; the callback runs when the last connection has closed.
     server.close(async () => {
+      await waitForHandlers(handlers, SETTLE_AFTER_CUT_MS)
       await gateway.close()
       logger.info({ type: 'lifecycle' }, 'gateway stopped')
       process.exit(0)
     })
     server.closeIdleConnections()
-    // NOTE: uploads in flight are cut after this grace period; a tus client resumes on the next process.
-    setTimeout(() => server.closeAllConnections(), 10_000).unref()
+    // NOTE: an upload still in flight after the grace period is cut; a tus client resumes on the next process.
+    setTimeout(() => {
+      logger.warn(
+        { type: 'lifecycle', requestsInFlight: handlers.size },
+        'grace period over; closing the remaining connections',
+      )
+      server.closeAllConnections()
+    }, config.shutdownGraceMs).unref()
   }
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))
 
   return { server, gateway, port }
+}
+
+/** Waits until every request handler has settled, or for at most `timeoutMs`. */
+async function waitForHandlers(handlers: Set<Promise<void>>, timeoutMs: number) {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs)
+  })
+  await Promise.race([Promise.allSettled([...handlers]), timeout])
+  clearTimeout(timer)
 }

@@ -35,6 +35,8 @@ export interface AppOptions {
   readinessChecks: ReadinessChecks
   /** Folder of the built demo page served at `/`; null serves no page. */
   demoPageDir: string | null
+  /** True once the server is shutting down: /readyz answers 503 and connections are not kept alive. */
+  isDraining?: () => boolean
 }
 
 /** Builds the Koa app: request id, request log, error envelope, then the routes. */
@@ -43,7 +45,14 @@ export function createApp(options: AppOptions): Koa {
   // Errors are logged once, by the request log; Koa's default handler would print them again.
   app.silent = true
 
+  const isDraining = options.isDraining ?? (() => false)
   app.use(requestId(options.requestIdHeader))
+  app.use(async (ctx, next) => {
+    if (isDraining()) {
+      ctx.set('Connection', 'close')
+    }
+    await next()
+  })
   app.use(requestLog(options.logger))
   app.use(cors(options.corsOrigins))
   app.use(measureUploads(options.metrics))
@@ -66,6 +75,9 @@ export function createApp(options: AppOptions): Koa {
     ctx.body = { status: 'ok' }
   })
   router.get('/readyz', async (ctx) => {
+    if (isDraining()) {
+      throw new AppError('storage_error', 'The gateway is shutting down.', { details: { draining: true } })
+    }
     ctx.body = await checkReadiness(options.readinessChecks)
   })
   router.get('/metrics', async (ctx) => {

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa'
 import { ulid } from 'ulid'
-import { AppError, isAppError } from '../errors.js'
+import { AppError, isAppError, isBackendFailure, storageError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { isAwaitingContinue } from './node-server.js'
 
@@ -78,10 +78,16 @@ export function errorEnvelope() {
   }
 }
 
-/** Maps anything thrown to an AppError; an unknown error is a bug, so 500. */
+/**
+ * Maps anything thrown to an AppError: a failing database or object store is
+ * a retryable 503, and any other unknown error is a bug, so 500.
+ */
 export function toAppError(thrown: unknown): AppError {
   if (isAppError(thrown)) {
     return thrown
+  }
+  if (isBackendFailure(thrown)) {
+    return storageError('A backend failed.', thrown)
   }
 
   return new AppError('internal', 'Internal server error.', { cause: thrown })

@@ -5,14 +5,16 @@
  * so a failed upload never leaves a partial file at its key.
  */
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, rename, rm, stat } from 'node:fs/promises'
+import type { Dirent } from 'node:fs'
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import type { InventoryMultipartUpload, InventoryObject, StorageInventory } from '../reconcile.js'
 import type { ObjectStore, StoredObject } from '../uploads/ports.js'
 
-export class LocalObjectStore implements ObjectStore {
+export class LocalObjectStore implements ObjectStore, StorageInventory {
   readonly directory: string
 
   constructor(directory: string) {
@@ -67,6 +69,46 @@ export class LocalObjectStore implements ObjectStore {
     } catch {
       return false
     }
+  }
+
+  /** Yields every file below the folder whose key starts with `prefix`, temporary files included. */
+  async *listObjects(prefix: string): AsyncGenerator<InventoryObject> {
+    const prefixFolder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : ''
+    const start = join(this.directory, prefixFolder)
+    let entries: Dirent[]
+    try {
+      entries = await readdir(start, { recursive: true, withFileTypes: true })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return
+      }
+      throw error
+    }
+    for (const entry of entries) {
+      if (!entry.isFile()) {
+        continue
+      }
+      const path = join(entry.parentPath, entry.name)
+      const key = relative(this.directory, path).split(sep).join('/')
+      if (!key.startsWith(prefix)) {
+        continue
+      }
+      const stats = await stat(path).catch(() => null)
+      if (stats) {
+        yield { key, size: stats.size, modifiedAt: stats.mtime }
+      }
+    }
+  }
+
+  /** The folder has no multipart uploads; unfinished tus uploads are plain files that listObjects finds. */
+  async *listMultipartUploads(_prefix: string): AsyncGenerator<InventoryMultipartUpload> {}
+
+  async deleteObject(key: string): Promise<void> {
+    await rm(this.pathFor(key), { force: true })
+  }
+
+  async abortMultipartUpload(key: string, _uploadId: string): Promise<void> {
+    throw new Error(`the local store has no multipart upload at ${key}`)
   }
 }
 

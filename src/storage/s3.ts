@@ -4,15 +4,20 @@
  * for a multipart part in a tail object `<key>.part.<part number>`.
  */
 import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import type { Readable } from 'node:stream'
 import type { S3Config } from '../config.js'
+import type { InventoryMultipartUpload, InventoryObject, StorageInventory } from '../reconcile.js'
 import type { ObjectStore, StoredObject } from '../uploads/ports.js'
 
 /** Client settings for both S3 users here. */
@@ -45,7 +50,7 @@ export function isS3NotFoundError(error: unknown): boolean {
 /** Parts of 8 MiB, 4 in flight: at most about 32 MiB buffered per upload. */
 const QUEUE_SIZE = 4
 
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements ObjectStore, StorageInventory {
   readonly client: S3Client
   readonly bucket: string
   private readonly partSizeBytes: number
@@ -104,6 +109,60 @@ export class S3ObjectStore implements ObjectStore {
         return false
       }
       throw error
+    }
+  }
+
+  async *listObjects(prefix: string): AsyncGenerator<InventoryObject> {
+    let continuationToken: string | undefined
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: continuationToken }),
+      )
+      for (const object of page.Contents ?? []) {
+        yield { key: object.Key as string, size: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date(0) }
+      }
+      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined
+    } while (continuationToken)
+  }
+
+  async *listMultipartUploads(prefix: string): AsyncGenerator<InventoryMultipartUpload> {
+    let keyMarker: string | undefined
+    let uploadIdMarker: string | undefined
+    for (;;) {
+      const page = await this.client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          KeyMarker: keyMarker,
+          UploadIdMarker: uploadIdMarker,
+        }),
+      )
+      for (const upload of page.Uploads ?? []) {
+        yield {
+          key: upload.Key as string,
+          uploadId: upload.UploadId as string,
+          initiatedAt: upload.Initiated ?? new Date(0),
+        }
+      }
+      if (!page.IsTruncated) {
+        return
+      }
+      keyMarker = page.NextKeyMarker
+      uploadIdMarker = page.NextUploadIdMarker
+    }
+  }
+
+  async deleteObject(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+  }
+
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+    } catch (error) {
+      if (!isS3NotFoundError(error)) {
+        throw error
+      }
     }
   }
 }

@@ -326,23 +326,38 @@ export class ResumableUploads {
   async cleanupExpired(now = new Date()) {
     const expired = await this.metadata.listExpiredUploads(now)
     for (const upload of expired) {
-      await this.runLocked(upload.storeKey, async () => {
-        const current = await this.metadata.findUpload(upload.id)
-        if (current?.status !== 'open') {
-          return
-        }
-        if (await this.isFullyStored(current)) {
-          await this.finish(current.storeKey).catch((error) => {
-            this.logger.warn({ type: 'cleanup', uploadId: current.id, err: error }, 'could not commit a stored upload')
-          })
-
-          return
-        }
-        await this.abort(current, () => this.store.remove(current.storeKey))
-      })
+      await this.endExpired(upload)
     }
 
     return expired.length
+  }
+
+  /**
+   * Ends one expired upload under its tus lock: commits it when every byte is
+   * stored, otherwise aborts it. Returns what happened, or 'skipped' when the
+   * upload was no longer open.
+   */
+  async endExpired(upload: Pick<UploadRecord, 'id' | 'storeKey'>): Promise<'committed' | 'aborted' | 'skipped'> {
+    return this.runLocked(upload.storeKey, async () => {
+      const current = await this.metadata.findUpload(upload.id)
+      if (current?.status !== 'open') {
+        return 'skipped'
+      }
+      if (await this.isFullyStored(current)) {
+        try {
+          await this.finish(current.storeKey)
+
+          return 'committed'
+        } catch (error) {
+          this.logger.warn({ type: 'cleanup', uploadId: current.id, err: error }, 'could not commit a stored upload')
+
+          return 'skipped'
+        }
+      }
+      await this.abort(current, () => this.store.remove(current.storeKey))
+
+      return 'aborted'
+    })
   }
 
   /**

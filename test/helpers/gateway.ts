@@ -8,7 +8,7 @@
 import type { Server } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, sep } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { ulid } from 'ulid'
@@ -46,6 +46,7 @@ export async function startGateway(overrides: Record<string, string> = {}): Prom
     DATA_DIR: dataDir,
     LOG_LEVEL: logLevel,
     CLEANUP_INTERVAL_MS: '0',
+    RECONCILE_INTERVAL_MS: '0',
   }
   if (!process.env.S3_ENDPOINT) {
     settings.PUBLIC_MEDIA_URL = `http://127.0.0.1:${port}/files`
@@ -162,7 +163,9 @@ export const NOTHING_LEFT = {
 
 async function listStoredObjects(test: TestGateway, projectId: string): Promise<string[]> {
   if (!test.isS3) {
-    return listFiles(join(test.dataDir, 'objects', projectId))
+    const files = await listFiles(join(test.dataDir, 'objects', projectId))
+
+    return files.map((path) => `${projectId}/${path.split(sep).join('/')}`)
   }
 
   const store = test.gateway.objects as S3ObjectStore
