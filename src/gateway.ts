@@ -42,7 +42,7 @@ export interface Gateway {
   uploads: ResumableUploads
   /** Finds leftovers in storage and the database and, with `isFix`, repairs them. */
   reconcile(options: Omit<ReconcileOptions, 'now'>): Promise<ReconcileReport>
-  /** Makes /readyz answer 503 and responses close their connections, ahead of close(). */
+  /** Makes /readyz return 503 and responses close their connections, ahead of close(). */
   startDraining(): void
   close(): Promise<void>
 }

@@ -67,9 +67,9 @@ export interface Finding {
   /** When the thing was last modified, initiated, created or due to expire. */
   at: string
   reason: string
-  /** What `fix` did, or null when it did nothing. */
+  /** The repair `fix` made, or null when it made none. */
   action?: string | null
-  /** Why the fix failed, when it did. */
+  /** The error message of a failed repair. */
   error?: string
 }
 

@@ -33,9 +33,14 @@ function advisoryKeys(id: string): [number, number] {
   return [digest.readInt32BE(0), digest.readInt32BE(4)]
 }
 
+/** Time before the release listener reconnects after its connection was lost. */
+const LISTENER_RECONNECT_MS = 1000
+
 export class PostgresLocker implements Locker {
   private readonly pool: pg.Pool
   private listener: pg.Client | null = null
+  private isClosing = false
+  private reconnectTimer: NodeJS.Timeout | null = null
   /** Release callbacks of the locks this process holds, by upload id. */
   readonly held = new Map<string, RequestRelease>()
 
@@ -46,17 +51,54 @@ export class PostgresLocker implements Locker {
 
   /** Starts listening for release requests; call before serving. */
   async start() {
+    await this.listen()
+  }
+
+  /**
+   * Connects the release listener. A lost connection is reconnected every
+   * LISTENER_RECONNECT_MS until it succeeds, because without it this instance
+   * would never hear that another one waits for an upload it holds.
+   */
+  private async listen() {
     const listener = new pg.Client({ connectionString: this.options.databaseUrl })
     listener.on('error', this.options.onError)
+    listener.on('end', () => {
+      if (this.listener === listener) {
+        this.listener = null
+      }
+      this.scheduleReconnect()
+    })
     listener.on('notification', (message) => {
       const release = message.payload ? this.held.get(message.payload) : undefined
       if (release) {
         Promise.resolve(release()).catch(this.options.onError)
       }
     })
-    await listener.connect()
-    await listener.query(`LISTEN ${RELEASE_CHANNEL}`)
+    try {
+      await listener.connect()
+      await listener.query(`LISTEN ${RELEASE_CHANNEL}`)
+    } catch (error) {
+      await listener.end().catch(() => {})
+      throw error
+    }
     this.listener = listener
+  }
+
+  private scheduleReconnect() {
+    if (this.isClosing || this.reconnectTimer) {
+      return
+    }
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null
+      if (this.isClosing || this.listener) {
+        return
+      }
+      this.listen().catch((error) => {
+        this.options.onError(error)
+        this.scheduleReconnect()
+      })
+    }, LISTENER_RECONNECT_MS)
+    this.reconnectTimer.unref()
   }
 
   newLock(id: string): Lock {
@@ -64,6 +106,10 @@ export class PostgresLocker implements Locker {
   }
 
   async close() {
+    this.isClosing = true
+    if (this.reconnectTimer) {
+      clearTimeout(this.reconnectTimer)
+    }
     await this.listener?.end()
     await this.pool.end()
   }
@@ -78,9 +124,17 @@ class PostgresLock implements Lock {
     private readonly pool: pg.Pool,
   ) {}
 
+  /**
+   * Reports an error of the connection while this lock has it checked out.
+   * pg's pool listens only to idle clients, so without this a connection lost
+   * under a held lock would crash the process with an unhandled 'error' event.
+   */
+  private readonly onConnectionError = (error: Error) => this.locker.options.onError(error)
+
   async lock(signal: AbortSignal, requestRelease: RequestRelease): Promise<void> {
     const [high, low] = advisoryKeys(this.id)
     const client = await this.pool.connect()
+    client.on('error', this.onConnectionError)
     const deadline = Date.now() + this.locker.options.acquireTimeoutMs
     let nextReleaseRequest = 0
     try {
@@ -102,7 +156,8 @@ class PostgresLock implements Lock {
         await sleep(RETRY_INTERVAL_MS)
       }
     } catch (error) {
-      client.release()
+      client.off('error', this.onConnectionError)
+      client.release(error instanceof Error ? error : undefined)
       throw error
     }
   }
@@ -118,9 +173,11 @@ class PostgresLock implements Lock {
     const [high, low] = advisoryKeys(this.id)
     try {
       await client.query('SELECT pg_advisory_unlock($1, $2)', [high, low])
+      client.off('error', this.onConnectionError)
       client.release()
     } catch (error) {
       // A connection that cannot unlock is discarded; closing its session drops the lock.
+      client.off('error', this.onConnectionError)
       client.release(error as Error)
       throw error
     }

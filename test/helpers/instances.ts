@@ -92,7 +92,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
 
 /**
  * Creates a project and token with the command line, against the database
- * the environment and `dataDir` name, as a gateway process sees it.
+ * the environment and `dataDir` name, as a gateway process opens it.
  */
 export async function createTenantWithCli(dataDir: string, env: Record<string, string> = {}) {
   const { execFile } = await import('node:child_process')

@@ -3,7 +3,7 @@
  * backend (S3, Postgres) or between a client and the gateway. It can be cut
  * (open connections are reset and new ones are reset at once), restored,
  * throttled to a byte rate, and made to reset each connection after a number
- * of bytes. A tap sees every chunk, so a test can cut at a chosen moment.
+ * of bytes. A tap receives every chunk, so a test can cut at a chosen moment.
  */
 import { type Server, type Socket, createServer, connect } from 'node:net'
 import type { AddressInfo } from 'node:net'

@@ -9,7 +9,7 @@ import type { TestTenant } from './gateway.js'
 
 export const TUS_HEADERS = { 'Tus-Resumable': '1.0.0' }
 
-/** A video of `sizeBytes`: a real MP4 head followed by random bytes, so every run hashes differently. */
+/** Makes a video of `sizeBytes`: a real MP4 head followed by random bytes, so every run hashes differently. */
 export function makeVideo(sizeBytes: number): Buffer {
   const bytes = randomBytes(sizeBytes)
   readFixture('fixture.mp4').copy(bytes)
@@ -33,7 +33,7 @@ export async function createTusUpload(baseUrl: string, tenant: TestTenant, lengt
     },
   })
   if (response.status !== 201) {
-    throw new Error(`tus creation answered ${response.status}: ${await response.text()}`)
+    throw new Error(`tus creation returned ${response.status}: ${await response.text()}`)
   }
   const location = response.headers.get('location') ?? ''
 
@@ -60,7 +60,7 @@ export async function headTusOffset(baseUrl: string, tenant: TestTenant, id: str
     headers: { ...TUS_HEADERS, ...tenant.auth },
   })
   if (response.status !== 200) {
-    throw new Error(`HEAD of upload ${id} answered ${response.status}`)
+    throw new Error(`HEAD of upload ${id} returned ${response.status}`)
   }
 
   return Number(response.headers.get('upload-offset'))

@@ -14,7 +14,7 @@ const MIB = 1024 * KIB
 
 type Tenant = Awaited<ReturnType<typeof createTenantWithCli>>
 
-/** A PATCH body that sends `bytes` in 64 KiB chunks, one every `delayMs`. */
+/** Builds a PATCH body that sends `bytes` in 64 KiB chunks, one every `delayMs`. */
 function slowBody(bytes: Uint8Array, delayMs: number): ReadableStream<Uint8Array> {
   let offset = 0
 
