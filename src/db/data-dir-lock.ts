@@ -14,7 +14,8 @@ export class DataDirLockedError extends Error {
   override name = 'DataDirLockedError'
 }
 
-function isProcessAlive(pid: number): boolean {
+/** Checks whether a process with this pid runs (EPERM: it runs under another user). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
 

@@ -8,16 +8,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+import { isProcessAlive } from '../db/data-dir-lock.js'
 
 /**
  * Points this process's TMPDIR at its own folder and removes the folders of

@@ -60,6 +60,20 @@ export async function expectNothingLeftAfterReconcile(projectId: string, label: 
   return before
 }
 
+/**
+ * Checks that a project has exactly `fileCount` files and nothing else in
+ * progress: no open upload, reservation or S3 multipart upload, and that
+ * reconciliation finds no leftover.
+ */
+export async function expectOnlyFiles(projectId: string, fileCount: number) {
+  const leftovers = await findLeftovers(projectId)
+  assert.is(leftovers.files, fileCount, 'one row per upload')
+  assert.is(leftovers.openUploads, 0)
+  assert.is(leftovers.reservations, 0)
+  assert.equal(leftovers.multipartUploads, [])
+  await expectReconcileFindsNothing(projectId)
+}
+
 /** Checks that a report-only reconcile of one project finds no leftover. */
 export async function expectReconcileFindsNothing(projectId: string) {
   const { gateway } = await getGateway()
