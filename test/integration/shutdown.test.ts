@@ -32,13 +32,31 @@ function slowBody(bytes: Uint8Array, delayMs: number): ReadableStream<Uint8Array
   })
 }
 
+/**
+ * Starts a slow PATCH from offset 0. Resolves with the response, or with the
+ * error that ended the request, so a cut never becomes an unhandled rejection.
+ */
 function slowPatch(base: string, tenant: Tenant, id: string, bytes: Uint8Array, delayMs: number) {
   return fetch(`${base}/media/uploads/${id}`, {
     method: 'PATCH',
     headers: { ...TUS_HEADERS, ...tenant.auth, 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' },
     body: slowBody(bytes, delayMs),
     duplex: 'half',
-  } as RequestInit)
+  } as RequestInit).then(
+    (response) => response,
+    (error: Error) => error,
+  )
+}
+
+/** Waits until the gateway reports a tus request in flight, so the PATCH is being handled, not queued. */
+async function waitForTusRequest(base: string) {
+  for (;;) {
+    const metrics = await fetch(`${base}/metrics`).then((response) => response.text())
+    if (/media_gateway_upload_requests_in_flight\{door="tus"\} [1-9]/.test(metrics)) {
+      return
+    }
+    await sleep(50)
+  }
 }
 
 /**
@@ -110,7 +128,7 @@ Shutdown('upload in flight finishes within the grace', async () => {
 
   // 1 MiB in 16 chunks, one every 100 ms: in flight for about 1.7 s.
   const patching = slowPatch(first.url, tenant, id, bytes.subarray(0, MIB), 100)
-  await sleep(500)
+  await waitForTusRequest(first.url)
   first.child.kill('SIGTERM')
   await sleep(300)
 
@@ -125,6 +143,9 @@ Shutdown('upload in flight finishes within the grace', async () => {
   assert.match(readyText, '"draining":true')
 
   const response = await patching
+  if (response instanceof Error) {
+    throw new Error(`the PATCH in flight failed: ${response.message}`, { cause: response })
+  }
   assert.is(response.status, 204, 'the PATCH in flight finished')
   assert.is(response.headers.get('upload-offset'), String(MIB))
   assert.is(await first.exited, 0)
@@ -147,13 +168,12 @@ Shutdown('upload past the grace is cut and resumes', async () => {
 
   // 2 MiB in 32 chunks, one every 150 ms: still in flight when the 500 ms grace ends.
   const patching = slowPatch(first.url, tenant, id, bytes.subarray(0, 2 * MIB), 150)
-  await sleep(1000)
+  await waitForTusRequest(first.url)
+  await sleep(300)
   const signalledAt = Date.now()
   first.child.kill('SIGTERM')
-  const outcome = await patching.then(
-    (response) => `status ${response.status}`,
-    () => 'cut',
-  )
+  const settled = await patching
+  const outcome = settled instanceof Error ? 'cut' : `status ${settled.status}`
   assert.is(outcome, 'cut')
   assert.is(await first.exited, 0)
   const stopMs = Date.now() - signalledAt
