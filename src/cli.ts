@@ -26,8 +26,9 @@ Commands:
   cleanup                     Remove expired unfinished uploads and exit.
   reconcile [--fix] [--json] [--project NAME|ID] [--min-age-ms N]
                               Report objects without rows, rows without objects,
-                              stale multipart and tus uploads and dangling quota
-                              reservations; --fix repairs them. Leftovers younger
+                              stale multipart and tus uploads, dangling quota
+                              reservations and orphan S3 upload state; --fix
+                              repairs them. Leftovers younger
                               than --min-age-ms (RECONCILE_MIN_AGE_MS) are skipped.
   help                        Show this text.
 

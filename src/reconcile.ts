@@ -1,13 +1,14 @@
 /**
  * Reconciliation of storage with the database: finds what a crash, an outage
- * or a failed cleanup left behind, and with `fix` repairs it. Five kinds:
+ * or a failed cleanup left behind, and with `fix` repairs it. Six kinds:
  *
  * - `orphan_object`: an object or tus sidecar whose key has no file row and no open upload;
  * - `missing_object`: a file row whose object is gone (fix: delete the row, refund storage);
  * - `stale_multipart_upload`: an open S3 multipart upload that nothing will finish;
  * - `expired_upload`: an unfinished tus upload past its expiry (fix: commit it when
  *   every byte is stored, otherwise abort it);
- * - `dangling_reservation`: quota reserved for an upload that no longer exists.
+ * - `dangling_reservation`: quota reserved for an upload that no longer exists;
+ * - `orphan_upload_state`: the S3 upload store's row for an upload that is neither open nor a file.
  *
  * A POST /media writes no row until it commits, so an object, multipart upload
  * or reservation younger than `minAgeMs` is taken for an upload in progress and
@@ -45,6 +46,7 @@ export type FindingKind =
   | 'stale_multipart_upload'
   | 'expired_upload'
   | 'dangling_reservation'
+  | 'orphan_upload_state'
 
 export const FINDING_KINDS: readonly FindingKind[] = [
   'orphan_object',
@@ -52,6 +54,7 @@ export const FINDING_KINDS: readonly FindingKind[] = [
   'stale_multipart_upload',
   'expired_upload',
   'dangling_reservation',
+  'orphan_upload_state',
 ]
 
 export interface Finding {
@@ -159,6 +162,7 @@ class Reconciler {
     const storedFileKeys = await this.reconcileObjects()
     await this.reconcileFileRows(storedFileKeys)
     await this.reconcileMultipartUploads()
+    await this.reconcileUploadStates()
 
     return {
       startedAt: this.now.toISOString(),
@@ -350,6 +354,28 @@ class Reconciler {
           await this.deps.objects.delete(file.key)
 
           return 'removed_row'
+        },
+      )
+    }
+  }
+
+  private async reconcileUploadStates() {
+    const states = await this.deps.repository.listOrphanUploadStates(this.options.projectId, this.cutoff)
+    for (const state of states) {
+      const parsed = parseKey(state.key)
+      await this.record(
+        {
+          kind: 'orphan_upload_state',
+          projectId: parsed?.projectId ?? '',
+          key: state.key,
+          id: parsed?.fileId ?? null,
+          at: state.updatedAt.toISOString(),
+          reason: 'S3 upload state with no open upload and no file',
+        },
+        async () => {
+          await this.deps.repository.deleteUploadState(state.key)
+
+          return 'deleted'
         },
       )
     }

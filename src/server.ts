@@ -2,7 +2,6 @@ import type { Config } from './config.js'
 import { createGateway } from './gateway.js'
 import { createHttpServer } from './http/node-server.js'
 import type { Logger } from './logger.js'
-import { claimProcessTempFolder, removeProcessTempFolder } from './storage/temp-folder.js'
 
 /**
  * After the grace period cuts the last connections, how long their handlers
@@ -17,7 +16,6 @@ export class ListenError extends Error {
 
 /** Starts the gateway and serves until SIGINT or SIGTERM; resolves once it is listening. */
 export async function serve(config: Config, logger: Logger) {
-  const temp = claimProcessTempFolder()
   const gateway = await createGateway(config, logger)
   const handle = gateway.app.callback()
   const handlers = new Set<Promise<void>>()
@@ -50,8 +48,6 @@ export async function serve(config: Config, logger: Logger) {
       database: gateway.database.kind,
       storage: config.s3 ? 's3' : 'local',
       dataDir: config.s3 && config.databaseUrl ? undefined : config.dataDir,
-      tempFolder: temp.folder,
-      staleTempFoldersRemoved: temp.removedFolders,
     },
     'gateway listening',
   )
@@ -71,7 +67,6 @@ export async function serve(config: Config, logger: Logger) {
     server.close(async () => {
       await waitForHandlers(handlers, SETTLE_AFTER_CUT_MS)
       await gateway.close()
-      removeProcessTempFolder(temp.folder)
       logger.info({ type: 'lifecycle' }, 'gateway stopped')
       process.exit(0)
     })

@@ -14,8 +14,7 @@ export class DataDirLockedError extends Error {
   override name = 'DataDirLockedError'
 }
 
-/** Checks whether a process with this pid runs (EPERM: it runs under another user). */
-export function isProcessAlive(pid: number): boolean {
+function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
 

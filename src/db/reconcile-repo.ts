@@ -138,6 +138,31 @@ export class ReconcileRepository {
   }
 
   /**
+   * Lists the keys of S3 upload state rows (`tus_s3_uploads`) with neither an
+   * open upload nor a file behind them, last updated before `updatedBefore`.
+   */
+  async listOrphanUploadStates(projectId: string | null, updatedBefore: Date) {
+    const rows = await this.knex('tus_s3_uploads as s')
+      .where('s.updated_at', '<', updatedBefore)
+      .whereNotExists((query) => query.select(1).from('files as f').whereRaw('f.key = s.key'))
+      .whereNotExists((query) =>
+        query.select(1).from('uploads as u').whereRaw('u.store_key = s.key').where('u.status', 'open'),
+      )
+      .modify((builder) => {
+        if (projectId) {
+          builder.where('s.key', 'like', `${projectId}/%`)
+        }
+      })
+      .select('s.key', 's.updated_at')
+
+    return rows.map((row: Record<string, any>) => ({ key: row.key as string, updatedAt: new Date(row.updated_at) }))
+  }
+
+  async deleteUploadState(key: string): Promise<void> {
+    await this.knex('tus_s3_uploads').where({ key }).delete()
+  }
+
+  /**
    * Deletes a reservation. With `createdBefore`, only one made before then, so
    * an upload that reserved again meanwhile keeps its new reservation.
    */

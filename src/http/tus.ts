@@ -49,6 +49,11 @@ function principalOf(req: TusRequest): Principal {
   return principal
 }
 
+/** Checks for tus's "Request aborted" error, which it also raises for a store that failed mid-body. */
+function isAbortedError(error: unknown): boolean {
+  return (error as { body?: unknown })?.body === ERRORS.ABORTED.body
+}
+
 /** tus wants `{status_code, body}`; the body is the envelope that the Koa side passes on. */
 function toTusError(error: AppError) {
   return { status_code: error.status, body: JSON.stringify(error.toEnvelope()) }
@@ -103,6 +108,16 @@ export function createTusServer(options: TusServerOptions): Server {
       return {}
     },
     onResponseError: (req, error) => {
+      // tus reports a write that ended early as 400 "Request aborted", which tells a client
+      // not to retry. While the client is still connected, the store failed, not the client.
+      if (isAbortedError(error) && !nodeRequestOf(req).socket?.destroyed) {
+        const failure = new AppError('storage_error', 'The upload stopped before its bytes were stored.', {
+          cause: error,
+        })
+        failures.set(nodeRequestOf(req), failure)
+
+        return toTusError(failure)
+      }
       if ('status_code' in error) {
         if (error.status_code >= 500) {
           const cause = (error as { cause?: unknown }).cause ?? error
