@@ -108,8 +108,8 @@ export function createTusServer(options: TusServerOptions): Server {
       return {}
     },
     onResponseError: (req, error) => {
-      // tus reports a write that ended early as 400 "Request aborted", which tells a client
-      // not to retry. While the client is still connected, the store failed, not the client.
+      // tus reports a write that ended early as 400 "Request aborted", and tus-js-client does
+      // not retry a 400. While the client is still connected, the store failed, not the client.
       if (isAbortedError(error) && !nodeRequestOf(req).socket?.destroyed) {
         const failure = new AppError('storage_error', 'The upload stopped before its bytes were stored.', {
           cause: error,

@@ -1,6 +1,6 @@
 import { Writable, type Readable } from 'node:stream'
 import { pipeline as pipeStreams } from 'node:stream/promises'
-import { AppError, isAppError, isBackendFailure, storageError } from '../errors.js'
+import { AppError, isAppError } from '../errors.js'
 import { type FileFields, parseFolder, parseTags, parseVisibility, sanitiseOriginalName } from './fields.js'
 import { Inspector, type InspectionResult, tooLarge } from './inspector.js'
 import type { MediaType } from './media-types.js'
@@ -177,7 +177,7 @@ export class ResumableUploads {
         throw error
       }
       await this.metadata.saveInspection(upload.id, null)
-      throw isBackendFailure(error) ? storageError('The upload store failed.', error) : error
+      throw error
     }
   }
 

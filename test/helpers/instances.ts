@@ -51,11 +51,12 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   child.stderr?.on('data', (chunk) => stderr.push(String(chunk)))
 
   const port = await new Promise<number>((resolve, reject) => {
+    // Generous, because a loaded CI machine can take tens of seconds to start tsx and migrate.
     const timer = setTimeout(() => {
       // A child that never reported listening would outlive the test run.
       child.kill('SIGTERM')
-      reject(new Error(`gateway did not start within 30 s: ${stderr.join('')}`))
-    }, 30_000)
+      reject(new Error(`gateway did not start within 60 s: ${stderr.join('')}`))
+    }, 60_000)
     child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${stderr.join('')}`)))
     createInterface({ input: child.stdout! }).on('line', (line) => {
       try {
@@ -79,7 +80,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
     exited,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) {
+        // A process killed by a signal has a signalCode and no exitCode.
+        if (child.exitCode !== null || child.signalCode !== null) {
           resolve()
 
           return

@@ -61,7 +61,7 @@ async function waitForTusRequest(base: string) {
 
 /**
  * Sends the head of a GET /readyz now and its last line later, so the
- * connection is busy, not idle, when the signal arrives; returns the response text.
+ * connection is busy, not idle, when the signal arrives. `finish` returns the response text.
  */
 function startSplitReadiness(base: string) {
   const { hostname, port } = new URL(base)
