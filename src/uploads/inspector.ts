@@ -24,6 +24,11 @@ import {
  */
 const EARLY_SNIFF_MIN_BYTES = 4100
 
+/** Bytes hashed per turn of the event loop, so socket I/O goes on between turns. */
+const HASH_SLICE_BYTES = 1024 * 1024
+/** Bytes passed on but not hashed yet beyond which the stream waits for the hash. */
+const MAX_UNHASHED_BYTES = 16 * 1024 * 1024
+
 export interface InspectorOptions {
   declared: MediaType
   limitBytes: number
@@ -66,6 +71,9 @@ export class Inspector extends Transform {
   private detectedType: string | null
   private isProvisional: boolean
   private text: TextCheckState | null
+  private unhashed: Buffer[] = []
+  private unhashedBytes = 0
+  private hashing: Promise<void> | null = null
 
   constructor(options: InspectorOptions) {
     super()
@@ -94,7 +102,9 @@ export class Inspector extends Transform {
         throw tooLarge(this.options)
       }
 
-      this.options.sha256?.update(chunk)
+      if (this.options.sha256) {
+        await this.queueHash(chunk)
+      }
       if (this.text) {
         this.text = updateTextCheck(this.text, chunk)
         if (!this.text.isValid) {
@@ -120,8 +130,45 @@ export class Inspector extends Transform {
     }
   }
 
+  /**
+   * Hashes a chunk after it has been passed on, between I/O callbacks, so
+   * hashing overlaps the upload of the same bytes to storage. Waits only when
+   * the bytes not hashed yet pass MAX_UNHASHED_BYTES.
+   */
+  private async queueHash(chunk: Buffer) {
+    this.unhashed.push(chunk)
+    this.unhashedBytes += chunk.length
+    this.hashing ??= this.hashQueued()
+    if (this.unhashedBytes > MAX_UNHASHED_BYTES) {
+      await this.hashing
+    }
+  }
+
+  private async hashQueued() {
+    const sha256 = this.options.sha256 as Sha256
+    // An index instead of shift(), which is linear in the queue length, so tiny chunks stay cheap.
+    let next = 0
+    while (next < this.unhashed.length) {
+      await new Promise((resolve) => setImmediate(resolve))
+      let sliceBytes = 0
+      while (next < this.unhashed.length && sliceBytes < HASH_SLICE_BYTES) {
+        const chunk = this.unhashed[next]
+        next += 1
+        sha256.update(chunk)
+        sliceBytes += chunk.length
+        this.unhashedBytes -= chunk.length
+      }
+    }
+    this.unhashed = []
+    this.hashing = null
+  }
+
   override async _flush(callback: TransformCallback) {
     try {
+      // The stream ends only once every byte is hashed, so result() and save() see the whole hash.
+      while (this.hashing) {
+        await this.hashing
+      }
       const total = this.options.offset + this.received
       const isEnd = this.options.isWholeStream || (this.options.size !== null && total >= this.options.size)
       if (this.detectedType === null && isEnd) {
