@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import {
   AbortMultipartUploadCommand,
@@ -288,6 +288,7 @@ function rate(megabytesPerSecond: number) {
 async function main() {
   requireEnvironment()
   const started = new Date()
+  const loadAtStart = loadavg()[0]
   const work = await mkdtemp(join(tmpdir(), 'media-gateway-bench-'))
   const runPrefix = `bench-${Date.now()}/`
   const services: Partial<Services> = { runPrefix }
@@ -408,7 +409,7 @@ async function main() {
     figures.push(...(await measureHashingCost(ready, work, tusFile)))
 
     const output = process.env.BENCH_OUT ?? (isSmoke ? join(tmpdir(), 'media-gateway-bench-smoke') : join(ROOT, 'docs'))
-    await writeReport(output, figures, results, started)
+    await writeReport(output, figures, results, started, loadAtStart)
     console.log(`\n${formatTable(figures)}\n`)
     console.log(`bench: wrote ${join(output, 'benchmarks.md')}`)
   } finally {
@@ -542,7 +543,7 @@ async function measureHashingCost(services: Services, work: string, file: BenchF
   return figures
 }
 
-async function writeReport(folder: string, figures: Figure[], results: Results, started: Date) {
+async function writeReport(folder: string, figures: Figure[], results: Results, started: Date, loadAtStart: number) {
   await mkdir(folder, { recursive: true })
   const sizesMiB = (size: number) => size / MIB
   const series = (name: string, label: string, value: (size: number) => number, dashed = false): Series => ({
@@ -580,6 +581,7 @@ async function writeReport(folder: string, figures: Figure[], results: Results, 
 Written by \`npm run bench\`${isSmoke ? ' -- --smoke' : ''} on ${started.toISOString()}; rerun it to refresh this page.
 
 - Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${memoryGiB} GiB memory, Node ${process.version}, ${process.platform}.
+- Load average (1 minute): ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end.
 - Services: Postgres and S3 at \`${process.env.S3_ENDPOINT}\`, both on this machine, shared with whatever else runs on it.
 - Command: \`eval "$(scripts/rgw.sh env)"; DATABASE_URL=postgres://... npm run bench\`.
 
