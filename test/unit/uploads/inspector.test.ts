@@ -488,3 +488,18 @@ earlySuite('waits on a tiny first request', async () => {
 })
 
 earlySuite.run()
+
+const hashSuite = suite('Inspector hashing')
+
+hashSuite('hashes every byte past the wait threshold', async () => {
+  // 40 MiB is more than the 16 MiB the inspector lets run ahead of its hash.
+  const video = readFixture('fixture.mp4')
+  const bytes = Buffer.concat([video, Buffer.alloc(40 * 1024 * 1024 - video.length, 7)])
+  const run = await runInspector(bytes, options('video/mp4', { size: bytes.length }), 64 * 1024)
+
+  assert.is(run.error, null)
+  assert.is(run.output.length, bytes.length)
+  assert.is(run.inspector.result().sha256, sha256Hex(bytes))
+})
+
+hashSuite.run()
