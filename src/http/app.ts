@@ -13,6 +13,7 @@ import type { ResumableUploads } from '../uploads/resumable.js'
 import { type CorsOrigins, cors } from './cors.js'
 import { createDemoPageRouter } from './demo-page.js'
 import { createMediaRouter } from './media-routes.js'
+import { createOpenApiDocument } from './openapi.js'
 import { type GatewayMetrics, measureUploads } from './metrics.js'
 import { type ReadinessChecks, checkReadiness } from './readiness.js'
 import { discardUnreadBody, errorEnvelope, rejectMalformedHeaders, requestId, requestLog } from './middleware.js'
@@ -83,6 +84,10 @@ export function createApp(options: AppOptions): Koa {
   router.get('/metrics', async (ctx) => {
     ctx.type = options.metrics.registry.contentType
     ctx.body = await options.metrics.registry.metrics()
+  })
+  const openApiDocument = createOpenApiDocument()
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = openApiDocument
   })
   const media = createMediaRouter(options)
   app.use(router.routes())

@@ -161,7 +161,9 @@ function toEnvelopeText(status: number, text: string): string {
   }
 
   const code = TUS_STATUS_CODES[status] ?? (status >= 500 ? 'internal' : 'bad_request')
-  const message = status >= 500 ? 'Internal server error.' : trimmed || `tus request failed with ${status}.`
+  // 501 names a missing extension, which the client should read; other 5xx texts may carry internals.
+  const isHidden = status >= 500 && status !== 501
+  const message = isHidden ? 'Internal server error.' : trimmed || `tus request failed with ${status}.`
 
   return JSON.stringify({ error: { code, message } })
 }

@@ -1,7 +1,7 @@
 import { pipeline as pipeStreams } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 import { monotonicFactory } from 'ulid'
-import { AppError } from '../errors.js'
+import { AppError, isAppError, storageError } from '../errors.js'
 import type { FileFields } from './fields.js'
 import { Inspector, type InspectionResult, mismatch } from './inspector.js'
 import { detectStreamType } from './sniff.js'
@@ -194,7 +194,7 @@ export class IngestPipeline {
       throw piped.reason
     }
     if (put.status === 'rejected') {
-      throw put.reason
+      throw isAppError(put.reason) ? put.reason : storageError('Storing the file failed.', put.reason)
     }
     if (piped.status === 'rejected') {
       throw piped.reason

@@ -48,7 +48,7 @@ export async function startGateway(overrides: Record<string, string> = {}): Prom
     CLEANUP_INTERVAL_MS: '0',
     RECONCILE_INTERVAL_MS: '0',
   }
-  if (!process.env.S3_ENDPOINT) {
+  if (!(overrides.S3_ENDPOINT ?? process.env.S3_ENDPOINT)) {
     settings.PUBLIC_MEDIA_URL = `http://127.0.0.1:${port}/files`
   }
   const config = loadConfig({ ...settings, ...overrides })
