@@ -74,6 +74,11 @@ export interface Config {
   s3: S3Config | null
   /** Base URL that file URLs are built from: `publicMediaUrl + '/' + key`. */
   publicMediaUrl: string
+  /**
+   * True when PUBLIC_MEDIA_URL is unset on the embedded default: file URLs then
+   * use the origin of each request (`<origin>/files`), and `publicMediaUrl` is unused.
+   */
+  isPublicMediaUrlFromRequest: boolean
   tusExpirationMs: number
   cleanupIntervalMs: number
   /** How often `serve` reports leftovers; 0 turns it off. */
@@ -217,6 +222,7 @@ export function loadConfig(overrides: Record<string, string | undefined> = {}): 
     databaseUrl: env.DATABASE_URL ?? null,
     s3,
     publicMediaUrl: (env.PUBLIC_MEDIA_URL ?? defaultPublicMediaUrl(env, s3)).replace(/\/+$/, ''),
+    isPublicMediaUrlFromRequest: env.PUBLIC_MEDIA_URL === undefined && s3 === null,
     tusExpirationMs: env.TUS_EXPIRATION_MS,
     cleanupIntervalMs: env.CLEANUP_INTERVAL_MS,
     reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,

@@ -169,7 +169,7 @@ export async function createGateway(
   const localUrls = localObjects
     ? new LocalFileUrls(
         config.signingSecret ? Buffer.from(config.signingSecret) : loadOrCreateSigningKey(config.dataDir),
-        config.publicMediaUrl,
+        config.isPublicMediaUrlFromRequest ? null : config.publicMediaUrl,
         config.signedUrlTtlSeconds,
       )
     : null

@@ -11,6 +11,7 @@ import type { FileRecord, ObjectStore, Principal } from '../uploads/ports.js'
 import { requireScope } from './auth.js'
 import { toFileJson } from './file-view.js'
 import { parseListQuery, encodeCursor } from './list-query.js'
+import { requestOrigin } from './origin.js'
 import { receiveMultipart } from './multipart.js'
 
 export interface MediaRoutesOptions {
@@ -22,6 +23,8 @@ export interface MediaRoutesOptions {
   fileUrls: FileUrls
   /** Set in the embedded default, where the gateway serves stored files itself. */
   localFiles: { objects: LocalObjectStore; urls: LocalFileUrls } | null
+  /** Take file URLs' scheme and host from a reverse proxy's forwarded headers. */
+  trustProxy: boolean
 }
 
 /**
@@ -41,7 +44,11 @@ function notFound(): AppError {
 export function createMediaRouter(options: MediaRoutesOptions): Router {
   const router = new Router()
   const { pipeline, metadata, tokens, fileUrls } = options
-  const fileJson = async (file: FileRecord) => toFileJson(file, await fileUrls.urlFor(file))
+  const fileJsonFor = (ctx: Context) => {
+    const origin = requestOrigin((name) => ctx.get(name), options.trustProxy)
+
+    return async (file: FileRecord) => toFileJson(file, await fileUrls.urlFor(file, origin))
+  }
 
   /** Finds a file of the caller's project and mode, or throws 404. */
   const findOwnFile = async (ctx: Context) => {
@@ -65,7 +72,7 @@ export function createMediaRouter(options: MediaRoutesOptions): Router {
     ctx.state.bytesIn = file.size
     ctx.status = 201
     ctx.set('Location', `/media/${file.id}`)
-    ctx.body = await fileJson(file)
+    ctx.body = await fileJsonFor(ctx)(file)
   })
 
   router.get('/media', requireScope(tokens, 'media:read'), async (ctx: Context) => {
@@ -74,14 +81,14 @@ export function createMediaRouter(options: MediaRoutesOptions): Router {
     const page = await metadata.listFiles(principal.projectId, principal.mode, query)
     const last = page.files.at(-1)
     ctx.body = {
-      data: await Promise.all(page.files.map(fileJson)),
+      data: await Promise.all(page.files.map(fileJsonFor(ctx))),
       has_more: page.hasMore,
       next_cursor: page.hasMore && last ? encodeCursor(last.id) : null,
     }
   })
 
   router.get('/media/:id', requireScope(tokens, 'media:read'), async (ctx: Context) => {
-    ctx.body = await fileJson(await findOwnFile(ctx))
+    ctx.body = await fileJsonFor(ctx)(await findOwnFile(ctx))
   })
 
   router.delete('/media/:id', requireScope(tokens, 'media:write'), async (ctx: Context) => {

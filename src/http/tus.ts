@@ -18,6 +18,7 @@ import type { Principal } from '../uploads/ports.js'
 import type { ResumableUploads } from '../uploads/resumable.js'
 import { readUploadMetadata } from '../uploads/resumable.js'
 import { authenticateRequest, readAuthorization } from './auth.js'
+import { requestOrigin } from './origin.js'
 import { TUS_VERSION, checkTusHeaders, checkTusMethod, explainLengthError } from './tus-headers.js'
 
 export const TUS_PATH = '/media/uploads'
@@ -75,10 +76,12 @@ export function createTusServer(options: TusServerOptions): Server {
     // A finished upload is a file, not an upload in progress, so tus termination rejects it.
     disableTerminationForFinishedUploads: true,
     namingFunction: (req) => objectKeyFor(principalOf(req), createFileId()),
-    generateUrl: (_req, { proto, host, path, id }) => {
+    // The same origin as file URLs, so both doors name the proxy the same way.
+    generateUrl: (req, { path, id }) => {
       const fileId = id.slice(id.lastIndexOf('/') + 1)
+      const origin = requestOrigin((name) => req.headers.get(name), options.trustProxy)
 
-      return `${proto}://${host}${path}/${fileId}`
+      return `${origin}${path}/${fileId}`
     },
     // URLs name only the file id; the datastore key adds the caller's project and mode,
     // so another project's or mode's token finds nothing.

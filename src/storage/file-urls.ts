@@ -1,6 +1,7 @@
 /**
- * URLs of stored files. A public file's URL is `PUBLIC_MEDIA_URL/<key>`. A
- * private file gets a new time-limited URL each time it is read: an S3
+ * URLs of stored files. A public file's URL is `PUBLIC_MEDIA_URL/<key>`, or
+ * on the embedded default without PUBLIC_MEDIA_URL, `<request origin>/files/<key>`.
+ * A private file gets a new time-limited URL each time it is read: an S3
  * presigned GET, or in the embedded default a URL the gateway signs with an
  * HMAC and checks itself when it serves the file.
  */
@@ -12,7 +13,8 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import type { FileRecord } from '../uploads/ports.js'
 
 export interface FileUrls {
-  urlFor(file: FileRecord): Promise<string>
+  /** Builds the URL of a file for a request that reached the gateway at `origin` (`scheme://host`). */
+  urlFor(file: FileRecord, origin: string): Promise<string>
 }
 
 export class S3FileUrls implements FileUrls {
@@ -23,7 +25,7 @@ export class S3FileUrls implements FileUrls {
     private readonly ttlSeconds: number,
   ) {}
 
-  async urlFor(file: FileRecord): Promise<string> {
+  async urlFor(file: FileRecord, _origin: string): Promise<string> {
     if (file.visibility === 'public') {
       return `${this.publicMediaUrl}/${file.key}`
     }
@@ -37,7 +39,8 @@ export class S3FileUrls implements FileUrls {
 export class LocalFileUrls implements FileUrls {
   constructor(
     private readonly secret: Buffer,
-    private readonly publicMediaUrl: string,
+    /** Base of file URLs; null means the gateway's own `/files` at the origin of each request. */
+    private readonly publicMediaUrl: string | null,
     private readonly ttlSeconds: number,
   ) {}
 
@@ -45,8 +48,8 @@ export class LocalFileUrls implements FileUrls {
     return createHmac('sha256', this.secret).update(`${key}\n${expires}`).digest('hex')
   }
 
-  async urlFor(file: FileRecord): Promise<string> {
-    const url = `${this.publicMediaUrl}/${file.key}`
+  async urlFor(file: FileRecord, origin: string): Promise<string> {
+    const url = `${this.publicMediaUrl ?? `${origin}/files`}/${file.key}`
     if (file.visibility === 'public') {
       return url
     }

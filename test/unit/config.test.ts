@@ -238,4 +238,10 @@ configSuite('validates CORS origins', () => {
   assert.match(loadError({ CORS_ALLOWED_ORIGINS: 'not a url' }).message, /CORS_ALLOWED_ORIGINS/)
 })
 
+configSuite('takes file URLs from request by default', () => {
+  assert.is(load({}).isPublicMediaUrlFromRequest, true)
+  assert.is(load({ PUBLIC_MEDIA_URL: 'https://cdn.example.com/media' }).isPublicMediaUrlFromRequest, false)
+  assert.is(load({ ...S3 }).isPublicMediaUrlFromRequest, false)
+})
+
 configSuite.run()
