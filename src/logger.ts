@@ -1,10 +1,13 @@
-import { pino, type Logger } from 'pino'
+import { type DestinationStream, pino, type Logger } from 'pino'
 
 export type { Logger }
 
-/** JSON logs to stdout; secrets in headers and signed URLs never reach them. */
-export function createLogger(level: string): Logger {
-  return pino({
+/**
+ * Creates the JSON logger, writing to stdout unless given another destination
+ * (tests pass one to read the lines). Secrets in headers and signed URLs never reach it.
+ */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'media-gateway' },
     redact: {
@@ -19,5 +22,7 @@ export function createLogger(level: string): Logger {
       ],
       censor: '[redacted]',
     },
-  })
+  }
+
+  return destination ? pino(options, destination) : pino(options)
 }

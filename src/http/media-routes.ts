@@ -142,6 +142,7 @@ export function createMediaRouter(options: MediaRoutesOptions): Router {
       }
 
       ctx.state.fileId = file.id
+      ctx.state.projectId = file.projectId
       ctx.set(SERVED_FILE_HEADERS)
       if (file.visibility === 'private') {
         ctx.set('Cache-Control', 'private, no-store')

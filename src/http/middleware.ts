@@ -6,6 +6,40 @@ import { isAwaitingContinue } from './node-server.js'
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
+/**
+ * Query parameters that grant access: the HMAC of the gateway's own signed
+ * URLs and the credentials of S3 presigned URLs (SigV4, and SigV2's Signature).
+ */
+const SECRET_QUERY_PARAMETERS = new Set([
+  'signature',
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-amz-security-token',
+  'awsaccesskeyid',
+])
+
+/** Returns a query string with the values of signature parameters replaced by `[redacted]`. */
+export function redactQuery(querystring: string): string | undefined {
+  if (!querystring) {
+    return undefined
+  }
+
+  return querystring
+    .split('&')
+    .map((pair) => {
+      const name = pair.split('=')[0]
+      let decoded = name
+      try {
+        decoded = decodeURIComponent(name)
+      } catch {
+        // A malformed escape is compared as written.
+      }
+
+      return SECRET_QUERY_PARAMETERS.has(decoded.toLowerCase()) ? `${name}=[redacted]` : pair
+    })
+    .join('&')
+}
+
 /** Takes the caller's request id when it is safe to echo, otherwise makes one. */
 export function requestId(header: string) {
   return async (ctx: Context, next: Next) => {
@@ -24,6 +58,9 @@ export function requestId(header: string) {
 export function requestLog(logger: Logger) {
   return async (ctx: Context, next: Next) => {
     const startedAt = process.hrtime.bigint()
+    // Requests on one keep-alive socket run one after another, so the difference is this response's.
+    const socket = ctx.req.socket
+    const bytesWrittenBefore = socket.bytesWritten
     const write = () => {
       const durationMs = Number(process.hrtime.bigint() - startedAt) / 1e6
       const status = ctx.res.statusCode
@@ -34,12 +71,16 @@ export function requestLog(logger: Logger) {
         reqId: ctx.state.reqId,
         method: ctx.method,
         path: ctx.path,
+        query: redactQuery(ctx.querystring),
         route: ctx.state.route ?? ctx._matchedRoute,
         // A request whose client left first has no real status, only Koa's default 404.
         status: isAborted ? undefined : status,
+        aborted: isAborted || undefined,
         durationMs: Math.round(durationMs * 10) / 10,
         // File bytes the request delivered, where a route counted them.
         bytesIn: ctx.state.bytesIn,
+        // Bytes sent to the client, status line and headers included.
+        bytesOut: socket.bytesWritten - bytesWrittenBefore,
         projectId: ctx.state.projectId,
         uploadId: ctx.state.uploadId,
         fileId: ctx.state.fileId,

@@ -16,6 +16,7 @@ import { type Config, loadConfig } from '../../src/config.js'
 import { type Gateway, createGateway } from '../../src/gateway.js'
 import { createHttpServer } from '../../src/http/node-server.js'
 import { createLogger } from '../../src/logger.js'
+import type { DestinationStream } from 'pino'
 import { listFiles } from '../../src/storage/local-object-store.js'
 import { S3ObjectStore } from '../../src/storage/s3.js'
 import type { Mode } from '../../src/uploads/ports.js'
@@ -32,13 +33,19 @@ export interface TestGateway {
 
 let shared: Promise<TestGateway> | null = null
 
-/** Starts a gateway on the environment's backends, with settings overridden for one test. */
-export async function startGateway(overrides: Record<string, string> = {}): Promise<TestGateway> {
+/**
+ * Starts a gateway on the environment's backends, with settings overridden for
+ * one test. Its logs go to `logDestination` when given, otherwise to stdout.
+ */
+export async function startGateway(
+  overrides: Record<string, string> = {},
+  logDestination?: DestinationStream,
+): Promise<TestGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'media-gateway-test-'))
   // Listen first, so file URLs of the embedded default can name the real port.
   let handler: ReturnType<Gateway['app']['callback']> | null = null
   const logLevel = overrides.LOG_LEVEL ?? process.env.TEST_LOG_LEVEL ?? 'silent'
-  const logger = createLogger(logLevel)
+  const logger = createLogger(logLevel, logDestination)
   const server = createHttpServer((req, res) => handler?.(req, res), logger)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
