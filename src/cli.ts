@@ -6,6 +6,7 @@ import { UsageError, runProjectCommand, runReconcileCommand, runTokenCommand } f
 import { createLogger } from './logger.js'
 import { ListenError, serve } from './server.js'
 import { SCOPES } from './tokens.js'
+import { UPLOAD_USAGE, UploadFailure, runUploadCommand } from './upload-command.js'
 
 const USAGE = `Usage: media-gateway <command> [options]
 
@@ -30,6 +31,7 @@ Commands:
                               reservations and orphan S3 upload state; --fix
                               repairs them. Leftovers younger
                               than --min-age-ms (RECONCILE_MIN_AGE_MS) are skipped.
+${UPLOAD_USAGE}
   help                        Show this text.
 
 Scopes: ${SCOPES.join(', ')}
@@ -76,6 +78,10 @@ async function main(argv: string[]) {
 
       return runReconcileCommand(config, createLogger(config.logLevel), rest)
     }
+    case 'upload':
+      process.exitCode = await runUploadCommand(rest)
+
+      return
     case 'help':
     case '--help':
     case '-h':
@@ -92,7 +98,12 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(`${error.message}\n\n${USAGE}`)
     process.exit(2)
   }
-  if (error instanceof ConfigError || error instanceof DataDirLockedError || error instanceof ListenError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof DataDirLockedError ||
+    error instanceof ListenError ||
+    error instanceof UploadFailure
+  ) {
     console.error(error.message)
     process.exit(1)
   }
