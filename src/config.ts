@@ -19,7 +19,7 @@ const integer = (minimum: number) =>
     .pipe(z.number().int().min(minimum))
 
 /** Every environment variable the gateway reads, with its type and default. */
-const ENV_SCHEMA = z.object({
+export const ENV_SCHEMA = z.object({
   PORT: integer(0).pipe(z.number().max(65535)).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
