@@ -538,6 +538,44 @@ export function createOpenApiDocument() {
           },
         },
       },
+      '/': {
+        get: {
+          summary: 'The demo upload page',
+          description:
+            'The page that `npm run build` makes from web/. It answers 404, like an unknown route, when ' +
+            'the page was not built.',
+          operationId: 'getDemoPage',
+          tags: ['operations'],
+          security: [],
+          responses: {
+            '200': {
+              description: 'The HTML of the page, revalidated on every load.',
+              headers: { 'X-Request-Id': header('RequestId') },
+              content: { 'text/html': { schema: { type: 'string' } } },
+            },
+            '304': { description: 'The cached page is current.', headers: { 'X-Request-Id': header('RequestId') } },
+          },
+        },
+      },
+      '/demo/{path}': {
+        get: {
+          summary: "A file of the demo page's build",
+          description: 'Files whose names carry a content hash are cached for a year.',
+          operationId: 'getDemoAsset',
+          tags: ['operations'],
+          security: [],
+          parameters: [{ name: 'path', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': {
+              description: 'The file.',
+              headers: { 'X-Request-Id': header('RequestId') },
+              content: { '*/*': { schema: { type: 'string' } } },
+            },
+            '304': { description: 'The cached file is current.', headers: { 'X-Request-Id': header('RequestId') } },
+            '404': response('NotFound'),
+          },
+        },
+      },
       '/healthz': {
         get: {
           summary: 'Liveness',

@@ -44,7 +44,8 @@ export class OpenApiContract {
         const source = template
           .split(/(\{[^}]+\})/)
           .map((part) => {
-            if (part === '{key}') {
+            // Object keys and file paths span several segments.
+            if (part === '{key}' || part === '{path}') {
               return '.+'
             }
 

@@ -84,10 +84,38 @@ function pngForm(type = 'image/png', fields: Record<string, string> = {}): FormD
 }
 
 /**
- * Posts an image one byte over its limit with node:http. The gateway may stop
- * reading the body and reset the connection, which can fail a fetch, but
- * node:http still reads the 413.
+ * Sends a request with node:http and checks its response against the contract.
+ * fetch cannot be used where it changes the request (conditional GETs get
+ * `Cache-Control: no-cache`), or where the gateway resets the connection
+ * before the body is sent, because node:http still reads the response then.
  */
+async function rawRequest(method: string, url: string, headers: Record<string, string | number>, body?: Buffer) {
+  const { status, responseHeaders, text } = await new Promise<{ status: number; responseHeaders: Headers; text: string }>(
+    (resolve, reject) => {
+      const client = request(url, { method, headers })
+      client.on('response', (response) => {
+        const chunks: Buffer[] = []
+        response.on('data', (chunk: Buffer) => chunks.push(chunk))
+        response.on('end', () => {
+          const received = new Headers()
+          for (const [name, value] of Object.entries(response.headers)) {
+            received.set(name, String(value))
+          }
+          resolve({ status: response.statusCode ?? 0, responseHeaders: received, text: Buffer.concat(chunks).toString('utf8') })
+        })
+      })
+      // The gateway may close the connection while the body is still being written.
+      client.on('error', (error) => setTimeout(() => reject(error), 1000))
+      client.end(body)
+    },
+  )
+  const problems = contract.check(method, new URL(url).pathname, status, responseHeaders, text)
+  assert.equal(problems, [])
+
+  return status
+}
+
+/** Posts an image one byte over its limit. */
 async function postOverLimit(base: string, tenant: TestTenant): Promise<number> {
   const boundary = 'openapi-over-limit'
   const head = Buffer.from(
@@ -97,32 +125,9 @@ async function postOverLimit(base: string, tenant: TestTenant): Promise<number> 
   const fileBytes = Buffer.alloc(50_000_001)
   PNG.copy(fileBytes)
   const body = Buffer.concat([head, fileBytes, tail])
-  const url = `${base}/media`
+  const headers = { ...tenant.auth, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': body.length }
 
-  const { status, headers, text } = await new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
-    const client = request(url, {
-      method: 'POST',
-      headers: { ...tenant.auth, 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': body.length },
-    })
-    client.on('response', (response) => {
-      const chunks: Buffer[] = []
-      response.on('data', (chunk: Buffer) => chunks.push(chunk))
-      response.on('end', () => {
-        const responseHeaders = new Headers()
-        for (const [name, value] of Object.entries(response.headers)) {
-          responseHeaders.set(name, String(value))
-        }
-        resolve({ status: response.statusCode ?? 0, headers: responseHeaders, text: Buffer.concat(chunks).toString('utf8') })
-      })
-    })
-    // The gateway may close the connection while the body is still being written.
-    client.on('error', (error) => setTimeout(() => reject(error), 1000))
-    client.end(body)
-  })
-  const problems = contract.check('POST', '/media', status, headers, text)
-  assert.equal(problems, [])
-
-  return status
+  return rawRequest('POST', `${base}/media`, headers, body)
 }
 
 async function closedPort(): Promise<number> {
@@ -201,6 +206,22 @@ Contract('operations routes', async () => {
   assert.is(served.status, 200)
   assert.equal(served.json(), JSON.parse(JSON.stringify(createOpenApiDocument())))
   assert.is((await call(`${(broken as TestGateway).url}/readyz`)).status, 503)
+})
+
+Contract('demo page statuses', async () => {
+  const { url } = await getGateway()
+  const page = await call(`${url}/`)
+  const asset = /\/demo\/assets\/[^"]+\.js/.exec(page.text)?.[0] as string
+  const lastModified = page.headers.get('last-modified') as string
+
+  assert.is(page.status, 200)
+  assert.ok(asset, 'the page names its script')
+  assert.is(await rawRequest('GET', `${url}/`, { 'If-Modified-Since': lastModified }), 304)
+  const script = await call(`${url}${asset}`)
+  assert.is(script.status, 200)
+  const scriptModified = script.headers.get('last-modified') as string
+  assert.is(await rawRequest('GET', `${url}${asset}`, { 'If-Modified-Since': scriptModified }), 304)
+  assert.is((await call(`${url}/demo/assets/missing.js`)).status, 404)
 })
 
 Contract('multipart upload statuses', async () => {
