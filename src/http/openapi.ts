@@ -70,7 +70,7 @@ const TUS_RESUMABLE_REQUEST = {
   name: 'Tus-Resumable',
   in: 'header',
   required: true,
-  description: 'The tus version the client speaks, `1.0.0`. A request without it gets 412, and another value gets 400.',
+  description: 'The tus version the client speaks, `1.0.0`. A request without it, or with another version, gets 412.',
   schema: { type: 'string', const: '1.0.0' },
 }
 
@@ -709,7 +709,7 @@ export function createOpenApiDocument() {
         UploadNotFound: errorResponse("No such upload for this token's project and mode.", 'not_found'),
         Gone: errorResponse('The upload expired (`TUS_EXPIRATION_MS` after its creation).', 'gone'),
         OffsetMismatch: errorResponse('`Upload-Offset` is not the stored offset; HEAD the upload and resume.', 'offset_mismatch'),
-        UnsupportedVersion: errorResponse('The `Tus-Resumable` header is missing.', 'unsupported_version'),
+        UnsupportedVersion: errorResponse('The `Tus-Resumable` header is missing or names another version.', 'unsupported_version'),
         NotImplemented: errorResponse(
           'A tus extension the gateway does not offer, such as concatenation (`Upload-Concat`).',
           'not_implemented',
