@@ -18,9 +18,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
-  DeleteObjectsCommand,
   GetObjectCommand,
-  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
@@ -28,7 +26,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { DataStore, ERRORS, Upload } from '@tus/utils'
 import type { S3UploadState, S3UploadStateRepository, StoredPart } from '../db/s3-upload-state.js'
-import { isS3NotFoundError } from './s3.js'
+import { deleteS3Objects, isS3NotFoundError, s3ObjectExists } from './s3.js'
 
 /** S3's minimum size of every part but the last. */
 const MIN_PART_BYTES = 5 * 1024 * 1024
@@ -274,7 +272,7 @@ export class S3UploadStore extends DataStore {
     const next: S3UploadState = { ...state, parts, tailKey, tailSize, offset: partBytes + tailSize }
     await this.states.save(next)
     if (state.tailKey && state.tailKey !== tailKey) {
-      await this.deleteObjects([state.tailKey])
+      await deleteS3Objects(this.client, this.bucket, [state.tailKey])
     }
 
     return next
@@ -327,7 +325,7 @@ export class S3UploadStore extends DataStore {
         }),
       )
     } catch (error) {
-      if (!isS3NotFoundError(error) || !(await this.objectExists(state.key))) {
+      if (!isS3NotFoundError(error) || !(await s3ObjectExists(this.client, this.bucket, state.key))) {
         throw error
       }
     }
@@ -342,20 +340,7 @@ export class S3UploadStore extends DataStore {
     const listed = await this.client.send(
       new ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${key}${TAIL_SUFFIX}` }),
     )
-    await this.deleteObjects((listed.Contents ?? []).map((object) => object.Key as string))
-  }
-
-  private async objectExists(key: string): Promise<boolean> {
-    try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
-
-      return true
-    } catch (error) {
-      if (isS3NotFoundError(error)) {
-        return false
-      }
-      throw error
-    }
+    await deleteS3Objects(this.client, this.bucket, (listed.Contents ?? []).map((object) => object.Key as string))
   }
 
   override async declareUploadLength(id: string, size: number): Promise<void> {
@@ -372,17 +357,6 @@ export class S3UploadStore extends DataStore {
       if (!isS3NotFoundError(error)) {
         throw error
       }
-    }
-  }
-
-  private async deleteObjects(keys: string[]) {
-    if (keys.length > 0) {
-      await this.client.send(
-        new DeleteObjectsCommand({
-          Bucket: this.bucket,
-          Delete: { Objects: keys.map((key) => ({ Key: key })), Quiet: true },
-        }),
-      )
     }
   }
 

@@ -47,6 +47,33 @@ export function isS3NotFoundError(error: unknown): boolean {
   )
 }
 
+/** Checks whether an object exists, with one HeadObject request. */
+export async function s3ObjectExists(client: S3Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+
+    return true
+  } catch (error) {
+    if (isS3NotFoundError(error)) {
+      return false
+    }
+    throw error
+  }
+}
+
+/** Deletes objects with one DeleteObjects request, up to S3's 1000 keys a request; no keys sends nothing. */
+export async function deleteS3Objects(client: S3Client, bucket: string, keys: string[]): Promise<void> {
+  if (keys.length === 0) {
+    return
+  }
+  await client.send(
+    new DeleteObjectsCommand({
+      Bucket: bucket,
+      Delete: { Objects: keys.map((key) => ({ Key: key })), Quiet: true },
+    }),
+  )
+}
+
 /** Parts of 8 MiB, 4 in flight: at most about 32 MiB buffered per upload. */
 const QUEUE_SIZE = 4
 
@@ -91,25 +118,11 @@ export class S3ObjectStore implements ObjectStore, StorageInventory {
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(
-      new DeleteObjectsCommand({
-        Bucket: this.bucket,
-        Delete: { Objects: [{ Key: key }], Quiet: true },
-      }),
-    )
+    await deleteS3Objects(this.client, this.bucket, [key])
   }
 
   async exists(key: string): Promise<boolean> {
-    try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
-
-      return true
-    } catch (error) {
-      if (isS3NotFoundError(error)) {
-        return false
-      }
-      throw error
-    }
+    return s3ObjectExists(this.client, this.bucket, key)
   }
 
   async *listObjects(prefix: string): AsyncGenerator<InventoryObject> {
