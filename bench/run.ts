@@ -585,8 +585,8 @@ Written by \`npm run bench\`${isSmoke ? ' -- --smoke' : ''} on ${started.toISOSt
 - Services: Postgres and S3 at \`${process.env.S3_ENDPOINT}\`, both on this machine, shared with whatever else runs on it.
 - Command: \`eval "$(scripts/rgw.sh env)"; DATABASE_URL=postgres://... npm run bench\`.
 
-Every figure is set beside a baseline measured in the same run, uploads of
-the gateway and of its baseline alternate, and each value is the median of
+Every figure is set beside a baseline measured in the same run, and uploads
+of the gateway and of its baseline alternate. Each value is the median of
 the repeats (3 for files up to 200 MiB, 1 for the 500 MB file). Absolute
 numbers move with the machine's load, so only the ratios are compared with
 targets. The largest video is 500,000,000 bytes (476.8 MiB) because the video

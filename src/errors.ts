@@ -101,9 +101,10 @@ const TIMEOUT_ERROR_NAMES = new Set(['TimeoutError', 'KnexTimeoutError', 'Reques
 
 /**
  * Checks whether an error means a backend (the database or object storage)
- * is unreachable or failing, rather than a bug: network errors, timeouts,
- * Postgres connection errors (SQLSTATE class 08, and 57P01 to 57P03 for a
- * server shutting down) and 5xx responses from S3. Follows `cause` chains.
+ * is unreachable or failing, rather than a bug. Such errors are network
+ * errors, timeouts, Postgres connection errors (SQLSTATE class 08, and 57P01
+ * to 57P03 for a server shutting down) and 5xx responses from S3. The check
+ * follows `cause` chains.
  */
 export function isBackendFailure(error: unknown, depth = 0): boolean {
   if (typeof error !== 'object' || error === null || depth > 5) {

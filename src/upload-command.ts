@@ -1,9 +1,9 @@
 /**
  * `media-gateway upload FILE`: a resumable tus upload from the command line.
- * tus-js-client remembers each started upload under a fingerprint of the file
- * (path, size, modification time and endpoint) in a JSON file, so running the
- * same command again after Ctrl-C or a dropped connection continues from the
- * offset the server has stored instead of sending the file again.
+ * tus-js-client records each started upload in a JSON file, under a fingerprint
+ * of the file's path, size, modification time and endpoint. Running the same
+ * command again after Ctrl-C or a dropped connection therefore continues from
+ * the offset the server has stored instead of sending the file again.
  */
 import { createReadStream } from 'node:fs'
 import { mkdir, stat } from 'node:fs/promises'
@@ -128,7 +128,7 @@ async function detectContentType(path: string): Promise<string> {
   if (byExtension) {
     return byExtension
   }
-  throw new UploadFailure(`Cannot tell the type of ${path}. Give it with --type, such as --type video/mp4.`)
+  throw new UploadFailure(`Could not detect the type of ${path}. Declare it with --type, such as --type video/mp4.`)
 }
 
 /** A failure to report in one line and exit 1, with no stack trace. */
@@ -226,7 +226,7 @@ async function fetchFileObject(baseUrl: string, uploadUrl: string, token: string
   })
   const text = await response.text()
   if (!response.ok) {
-    throw new UploadFailure(`The upload finished, but GET /media/${id} answered HTTP ${response.status}: ${text.slice(0, 200)}`)
+    throw new UploadFailure(`The upload finished, but GET /media/${id} returned HTTP ${response.status}: ${text.slice(0, 200)}`)
   }
 
   return JSON.parse(text)

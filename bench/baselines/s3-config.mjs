@@ -1,4 +1,4 @@
-/** The S3 client settings of the bench's baselines, from the same S3_* variables as the gateway. */
+/** Builds the S3 client settings of the bench's baselines from the same S3_* variables as the gateway. */
 export function s3ClientConfig() {
   const env = process.env
   for (const name of ['S3_ENDPOINT', 'S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']) {

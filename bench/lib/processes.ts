@@ -31,8 +31,8 @@ async function readMemory(pid: number): Promise<{ rss: number; hwm: number }> {
 
 /**
  * Tracks peak RSS of one process. Writing 5 to /proc/PID/clear_refs resets
- * VmHWM (Linux 4.0 and later), which catches spikes that a sampler misses;
- * where that write is not allowed, VmRSS sampled every 20 ms is the figure.
+ * VmHWM (Linux 4.0 and later), so the peak includes spikes that a sampler
+ * misses. Where that write is not allowed, VmRSS sampled every 20 ms is used.
  */
 class PeakRssMeter {
   private sampledPeak = 0

@@ -8,7 +8,7 @@ export interface Figure {
   ratio: number | null
   target: string
   met: boolean | null
-  /** How the ratio is formed, e.g. "baseline time / gateway time". */
+  /** Formula of the ratio, e.g. "baseline time / gateway time". */
   ratioOf: string
 }
 

@@ -36,7 +36,7 @@ export interface AppOptions {
   readinessChecks: ReadinessChecks
   /** Folder of the built demo page served at `/`; null serves no page. */
   demoPageDir: string | null
-  /** True once the server is shutting down: /readyz answers 503 and connections are not kept alive. */
+  /** Returns true once the server is shutting down, so /readyz returns 503 and connections are not kept alive. */
   isDraining?: () => boolean
 }
 

@@ -128,7 +128,7 @@ export function toAppError(thrown: unknown): AppError {
     return thrown
   }
   if (isBackendFailure(thrown)) {
-    return storageError('A backend failed.', thrown)
+    return storageError('The database or object storage failed. Retry the request later.', thrown)
   }
 
   return new AppError('internal', 'Internal server error.', { cause: thrown })

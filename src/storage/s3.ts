@@ -61,7 +61,7 @@ export async function s3ObjectExists(client: S3Client, bucket: string, key: stri
   }
 }
 
-/** Deletes objects with one DeleteObjects request, up to S3's 1000 keys a request; no keys sends nothing. */
+/** Deletes objects with one DeleteObjects request, which S3 limits to 1000 keys. An empty list sends nothing. */
 export async function deleteS3Objects(client: S3Client, bucket: string, keys: string[]): Promise<void> {
   if (keys.length === 0) {
     return

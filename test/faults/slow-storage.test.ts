@@ -1,8 +1,8 @@
 /**
  * Slow S3 under many concurrent POST /media uploads: a throttled proxy is
  * between a gateway process and RGW. The gateway's memory must stay bounded,
- * which means backpressure reaches the clients, and every client must get an
- * answer (a file or a clear error) instead of hanging.
+ * which means backpressure reaches the clients. Every client must get a
+ * response (a file or a clear error) instead of hanging.
  */
 import { readFile } from 'node:fs/promises'
 import { suite } from 'uvu'

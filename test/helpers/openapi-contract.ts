@@ -62,7 +62,7 @@ export class OpenApiContract {
     return this.routes.find((route) => route.pattern.test(path))?.template
   }
 
-  /** Every documented status of every operation, as `METHOD template` to statuses. */
+  /** Lists the documented statuses of every operation, keyed by `METHOD template`. */
   documentedStatuses(): Map<string, string[]> {
     const result = new Map<string, string[]>()
     for (const [template, item] of Object.entries<Json>(this.document.paths)) {
@@ -187,7 +187,7 @@ export class OpenApiContract {
     return problems
   }
 
-  /** The JSON Pointer to a response's JSON schema, following a $ref to components.responses. */
+  /** Returns the JSON Pointer to a response's JSON schema, following a $ref to components.responses. */
   private schemaPointer(template: string, method: string, responseKey: string, response: Json): string {
     const base =
       typeof response.$ref === 'string'
@@ -199,9 +199,9 @@ export class OpenApiContract {
 }
 
 /**
- * A fetch that checks each response against the contract and throws on a
- * mismatch, so a test fails at the request that broke it. It returns the
- * response with its body already read as text.
+ * Fetches like `fetch` and checks each response against the contract. It
+ * throws on a mismatch, so a test fails at the request that broke it, and
+ * returns the response with its body already read as text.
  */
 export function contractFetch(contract: OpenApiContract) {
   return async (url: string, init: RequestInit = {}) => {
